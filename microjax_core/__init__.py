@@ -1,0 +1,19 @@
+"""microjax_core: differentiable microlensing kernels in JAX.
+
+Pure functions of one source position / one event; batch with ``jax.vmap``.
+Nothing here changes global JAX configuration: enable float64 at your entry
+point (``jax.config.update("jax_enable_x64", True)``).
+"""
+from .lenses import BinaryLens, PointLens, TripleLens
+from .images import Images, images, jacobian_determinant, lens_equation, point_source_magnification
+from .roots import RootResult, polynomial_roots
+from .polynomial import lens_polynomial
+from .caustics import critical_curves_and_caustics
+from .trajectory import source_trajectory
+
+__all__ = [
+    "PointLens", "BinaryLens", "TripleLens",
+    "Images", "images", "point_source_magnification", "lens_equation", "jacobian_determinant",
+    "RootResult", "polynomial_roots", "lens_polynomial",
+    "critical_curves_and_caustics", "source_trajectory",
+]

@@ -1,0 +1,225 @@
+"""Point-source images and magnification (Witt 1990; Rhie 2002; Paczyński 1986).
+
+``images(w, lens)`` solves the lens-equation polynomial for one source
+position and marks the true images. Roots are computed in a frame centred on
+the lens barycentre for comparable masses, and refined by one Newton step on
+the *original* lens equation, which restores the digits the polynomial loses
+for tiny mass ratios (a planet in a binary, DESIGN.md §4.1).
+
+True images are told apart from false roots by their relative residual on the
+lens equation, ``|w - z + sum eps_k/conj(z - z_k)| / (|w| + |z| + sum eps_k/|z - z_k|)``,
+with the count forced to be consistent: the ``n + 1`` smallest residuals are
+always images (a configuration has at least ``n + 1`` images), the rest are
+accepted in pairs (images appear and vanish in pairs at caustics), a pair only
+when both of its residuals pass ``image_tol``. Counts are therefore 2 (one lens),
+3 or 5 (two), 4, 6, 8 or 10 (three).
+"""
+from __future__ import annotations
+
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ._dtype import require_float64
+from .lenses import PointLens, _Lens
+from .polynomial import lens_polynomial
+from .roots import polynomial_roots
+
+__all__ = ["Images", "images", "point_source_magnification", "lens_equation", "jacobian_determinant"]
+
+DEFAULT_IMAGE_TOL = 1e-12
+POLISH_GATE = 1e-4
+N_POLISH = 2
+DEFAULT_MAX_ITER = 100
+
+
+class Images(NamedTuple):
+    z: jax.Array  # complex (n**2 + 1,): every polynomial root, lens frame
+    is_image: jax.Array  # bool, same shape: true images
+    converged: jax.Array  # bool scalar: the root finder met its stopping test
+
+
+def _geometry(lens: _Lens, dtype):
+    return lens.positions().astype(dtype), lens.masses().astype(jnp.finfo(dtype).dtype)
+
+
+def _inverse_offsets(z, zs):
+    """``1/conj(z - z_k)``, zero (not inf/NaN, in value and gradient) where ``z`` sits on a lens.
+
+    No image of a massive lens lies on it; a root on a *massless* lens
+    (``q3 = 0``) must contribute nothing.
+    """
+    d = z[..., None] - zs
+    on_lens = d == 0
+    return jnp.where(on_lens, 0.0, 1 / jnp.conj(jnp.where(on_lens, 1.0, d)))
+
+
+def lens_equation(z, zs, eps):
+    """Source position ``z - sum_k eps_k/conj(z - z_k)`` mapped from image position ``z``."""
+    return z - jnp.sum(eps * _inverse_offsets(z, zs), axis=-1)
+
+
+def _shear(z, zs, eps):
+    """``g = sum_k eps_k / conj(z - z_k)**2`` (so ``det J = 1 - |g|**2``)."""
+    return jnp.sum(eps * _inverse_offsets(z, zs) ** 2, axis=-1)
+
+
+def jacobian_determinant(z, lens: _Lens):
+    """Determinant of the lens map's Jacobian at image-plane points ``z``."""
+    zs, eps = _geometry(lens, jnp.result_type(z, 1j))
+    return 1 - jnp.abs(_shear(z, zs, eps)) ** 2
+
+
+def _relative_residual(z, w, zs, eps):
+    """Lens-equation residual over its rounding-error scale.
+
+    Each term ``eps_k/conj(z - z_k)`` carries the absolute error of ``z - z_k``
+    (about ``|z| + |z_k|`` ulps) amplified by ``1/|z - z_k|``: an image a hair
+    from a small lens cannot have a smaller residual than that, so the scale
+    includes it.
+    """
+    inv = jnp.abs(_inverse_offsets(z, zs))
+    terms = eps * inv * (1 + (jnp.abs(z)[..., None] + jnp.abs(zs)) * inv)
+    scale = jnp.abs(w) + jnp.abs(z) + jnp.sum(terms, axis=-1)
+    return jnp.abs(lens_equation(z, zs, eps) - w) / scale
+
+
+def _newton_polish(z, w, zs, eps):
+    """One Newton step on the 2-D real lens equation: solve ``dz + g conj(dz) = -F``."""
+    F = lens_equation(z, zs, eps) - w
+    g = _shear(z, zs, eps)
+    det = 1 - jnp.abs(g) ** 2
+    ok = jnp.abs(det) > jnp.finfo(det.dtype).eps
+    dz = (-F + g * jnp.conj(F)) / jnp.where(ok, det, 1.0)
+    return z + jnp.where(ok, dz, 0.0)
+
+
+def image_guess(w, zs, eps):
+    """Starting points near where the images are: the major image
+    ``w + sum eps_k/conj(w - z_k)``, one minor image ``z_k + eps_k/conj(z_k - w)``
+    per lens, and the rest spread on the Einstein ring opposite the source.
+    Cuts the Ehrlich–Aberth iteration count by ~40% against a blind circle.
+    """
+    n = zs.shape[0]
+    m = n * n + 1
+    dw = w - zs
+    safe = jnp.where(dw == 0, 1.0, dw)
+    major = w + jnp.sum(jnp.where(dw == 0, 0.0, eps / jnp.conj(safe)))
+    minors = zs - jnp.where(dw == 0, 1e-3, eps / jnp.conj(safe))
+    centre = jnp.sum(eps * zs)
+    n_ring = m - 1 - n
+    phase = jnp.angle(w - centre) + np.pi + np.linspace(-1.2, 1.2, n_ring)
+    ring = centre + jnp.exp(1j * phase)
+    return jnp.concatenate([major[None], minors, ring.astype(zs.dtype)])
+
+
+def _select_images(residual, eps, tol):
+    """Mask of true images: the ``n+1`` best residuals always, the rest in passing pairs.
+
+    ``n`` counts the lenses with non-zero mass (a massless third lens adds no image).
+    """
+    order = jnp.argsort(residual)
+    ranked = residual[order]
+    m = residual.shape[0]
+    n_min = 1 + jnp.sum(eps > 0)
+    j = jnp.arange(m)
+    partner = n_min + 2 * ((j - n_min) // 2) + 1  # second member of j's pair in the ranking
+    pair_ok = (partner < m) & (ranked[jnp.clip(partner, 0, m - 1)] <= tol)
+    accept_sorted = (j < n_min) | pair_ok
+    return jnp.zeros((m,), dtype=bool).at[order].set(accept_sorted)
+
+
+def images(w, lens: _Lens, *, z0=None, max_iter: int = DEFAULT_MAX_ITER,
+           image_tol: float = DEFAULT_IMAGE_TOL) -> Images:
+    """All polynomial roots and the true-image mask for ONE source position ``w``.
+
+    ``w`` is a complex scalar in the lens frame; batch with ``jax.vmap``. ``z0``
+    optionally warm-starts the root finder (lens frame). ``max_iter`` and
+    ``image_tol`` (relative lens-equation residual) are static.
+    """
+    w = jnp.asarray(w)
+    if w.ndim != 0:
+        raise ValueError(f"images takes one source position (a scalar), got shape {w.shape}; use jax.vmap")
+    require_float64("images", w, *jax.tree_util.tree_leaves(lens))
+    return _images(w, lens, z0, max_iter, image_tol)
+
+
+@partial(jax.jit, static_argnums=(3, 4))
+def _images(w, lens, z0, max_iter, image_tol):
+    cdtype = jnp.result_type(w, 1j)
+    w = w.astype(cdtype)
+    zs, eps = _geometry(lens, cdtype)
+    # Frames: the polynomial resolves the tight image cluster around a small
+    # mass only in a frame centred on it (DESIGN.md §4.1). Solve in the frame
+    # of the lightest lens; for three lenses, re-solve (warm-started, so only a
+    # few iterations) in the frame of the second-lightest and keep, for each
+    # root, the solution from the frame whose lens is nearer (VBMicrolensing's
+    # Multipoly idea, Bozza et al. 2024, at the cost of one extra warm solve).
+    order = jnp.argsort(eps)
+    origin = zs[order[0]]
+    start = image_guess(w, zs, eps) if z0 is None else jnp.asarray(z0, cdtype)
+    start = start - origin
+    roots, converged = polynomial_roots(lens_polynomial(w - origin, zs - origin, eps), start,
+                                        max_iter=max_iter)
+    z = roots + origin
+    if zs.shape[0] == 3:
+        origin2 = zs[order[1]]
+        roots2, converged2 = polynomial_roots(lens_polynomial(w - origin2, zs - origin2, eps),
+                                              z - origin2, max_iter=max_iter)
+        z2 = roots2 + origin2
+        closer = jnp.abs(z - origin2) < jnp.abs(z - origin)
+        z = jnp.where(jax.lax.stop_gradient(closer), z2, z)
+        converged = converged & converged2
+    # Polish candidates on the lens equation itself, keeping a step only where
+    # it lowers the residual. False roots far from the caustic (residual above
+    # POLISH_GATE) are left alone so Newton cannot drag one onto a true image;
+    # near a caustic no real solution lies within reach of a false root, so its
+    # residual stays of order its distance to the caustic.
+    residual = jax.lax.stop_gradient(_relative_residual(z, w, zs, eps))
+    near = residual < POLISH_GATE
+    for _ in range(N_POLISH):
+        z_new = _newton_polish(z, w, zs, eps)
+        res_new = jax.lax.stop_gradient(_relative_residual(z_new, w, zs, eps))
+        better = near & (res_new < residual)
+        z = jnp.where(better, z_new, z)
+        residual = jnp.where(better, res_new, residual)
+    is_image = _select_images(residual, eps, image_tol)
+    return Images(z, is_image, converged)
+
+
+def _paczynski(w):
+    u2 = jnp.real(w * jnp.conj(w))
+    u = jnp.sqrt(u2)
+    return (u2 + 2) / (u * jnp.sqrt(u2 + 4))
+
+
+def _magnification_one(w, lens, max_iter, image_tol):
+    z, is_image, _ = images(w, lens, max_iter=max_iter, image_tol=image_tol)
+    zs, eps = _geometry(lens, z.dtype)
+    det = 1 - jnp.abs(_shear(jnp.where(is_image, z, zs[0] + 1.0), zs, eps)) ** 2
+    inv = 1 / jnp.abs(jnp.where(is_image, det, 1.0))
+    return jnp.sum(jnp.where(is_image, inv, 0.0))
+
+
+def point_source_magnification(w, lens: _Lens, *, max_iter: int = DEFAULT_MAX_ITER,
+                               image_tol: float = DEFAULT_IMAGE_TOL):
+    """Point-source magnification ``A = sum_images 1/|det J|`` for ``w`` of any shape.
+
+    ``w`` is complex (lens frame). A ``PointLens`` uses Paczyński's closed form
+    ``(u**2 + 2)/(u sqrt(u**2 + 4))``; binary and triple lenses sum over the true
+    images from ``images``. Returns a real array of ``w``'s shape.
+    """
+    w = jnp.asarray(w)
+    require_float64("point_source_magnification", w, *jax.tree_util.tree_leaves(lens))
+    w = w.astype(jnp.result_type(w, 1j))
+    if isinstance(lens, PointLens):
+        return _paczynski(w)
+    return _magnification_flat(w.reshape(-1), lens, max_iter, image_tol).reshape(w.shape)
+
+
+@partial(jax.jit, static_argnums=(2, 3))
+def _magnification_flat(flat, lens, max_iter, image_tol):
+    return jax.vmap(lambda x: _magnification_one(x, lens, max_iter, image_tol))(flat)
