@@ -5,7 +5,7 @@ Nothing here changes global JAX configuration: enable float64 at your entry
 point (``jax.config.update("jax_enable_x64", True)``).
 """
 from .lenses import BinaryLens, PointLens, TripleLens
-from .images import Images, images, jacobian_determinant, lens_equation, point_source_magnification
+from .point_source import Images, images, jacobian_determinant, lens_equation, point_source_magnification
 from .roots import RootResult, polynomial_roots
 from .polynomial import lens_polynomial
 from .caustics import critical_curves_and_caustics

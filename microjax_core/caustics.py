@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._dtype import require_float64
-from .images import lens_equation
+from .point_source import lens_equation
 from .lenses import _Lens
 from .polynomial import _mul, _pad, _prod
 from .roots import polynomial_roots

@@ -74,7 +74,7 @@ def initial_guess(c):
     return bound * jnp.exp(1j * jnp.asarray(angles, dtype=ratios.dtype))
 
 
-def _solve(c, z0, max_iter):
+def _solve(c, z0, frozen, max_iter):
     """The iteration, in real arithmetic (XLA's complex division is ~3x slower on CPU)."""
     n = c.shape[0] - 1
     c = c.at[-1].set(_safe_lead(c))
@@ -116,28 +116,28 @@ def _solve(c, z0, max_iter):
         done = done | backward | tiny_step
         return jnp.where(done, xr, xr - tr), jnp.where(done, xi, xi - ti), done, it + 1
 
-    state = (jnp.real(z0), jnp.imag(z0), jnp.zeros((n,), dtype=bool), jnp.array(0))
+    state = (jnp.real(z0), jnp.imag(z0), frozen, jnp.array(0))
     xr, xi, done, _ = jax.lax.while_loop(cond, body, state)
     # final Newton polish (skipped where p' vanishes)
     pr, pi, dr, di = horner(xr, xi)
     d2 = dr * dr + di * di
-    ok = d2 > 0
+    ok = (d2 > 0) & ~frozen
     d2 = jnp.where(ok, d2, 1.0)
     xr = xr - jnp.where(ok, (pr * dr + pi * di) / d2, 0.0)
     xi = xi - jnp.where(ok, (pi * dr - pr * di) / d2, 0.0)
     return jax.lax.complex(xr, xi), jnp.all(done)
 
 
-@partial(jax.custom_jvp, nondiff_argnums=(2,))
-def _roots(c, z0, max_iter):
-    return _solve(c, z0, max_iter)
+@partial(jax.custom_jvp, nondiff_argnums=(3,))
+def _roots(c, z0, frozen, max_iter):
+    return _solve(c, z0, frozen, max_iter)
 
 
 @_roots.defjvp
 def _roots_jvp(max_iter, primals, tangents):
-    c, z0 = primals
-    dc, _ = tangents  # the roots do not depend on the start
-    z, converged = _roots(c, z0, max_iter)
+    c, z0, frozen = primals
+    dc = tangents[0]  # the roots depend on neither the start nor the frozen mask
+    z, converged = _roots(c, z0, frozen, max_iter)
     _, dp = _horner(c, z)
     dpz = jax.vmap(lambda zk: _horner(dc, zk)[0])(z)  # sum_i dc_i z_k^i
     ok = jnp.abs(dp) > 0
@@ -145,12 +145,14 @@ def _roots_jvp(max_iter, primals, tangents):
     return (z, converged), (dz, np.zeros(converged.shape, dtype=jax.dtypes.float0))
 
 
-def polynomial_roots(coeffs, z0=None, *, max_iter: int = 100) -> RootResult:
+def polynomial_roots(coeffs, z0=None, *, frozen=None, max_iter: int = 100) -> RootResult:
     """All roots of the polynomial with ascending complex coefficients ``coeffs``.
 
     Args:
       coeffs: complex ``(n + 1,)``, ``coeffs[i]`` multiplies ``z**i``.
       z0: optional complex ``(n,)`` warm start (e.g. the previous trajectory point's roots).
+      frozen: optional bool ``(n,)``: entries of ``z0`` held fixed (they still repel the
+        others through the Aberth sum); used to refine only part of a warm start.
       max_iter: static iteration cap.
     Returns:
       ``RootResult(roots, converged)``; differentiable in ``coeffs`` (implicit function theorem).
@@ -170,4 +172,8 @@ def polynomial_roots(coeffs, z0=None, *, max_iter: int = 100) -> RootResult:
         if z0.shape != (coeffs.shape[0] - 1,):
             raise ValueError(f"z0 must have shape ({coeffs.shape[0] - 1},), got {z0.shape}")
     z0 = jax.lax.stop_gradient(z0)
-    return RootResult(*_roots(coeffs, z0, int(max_iter)))
+    if frozen is None:
+        frozen = jnp.zeros(z0.shape, dtype=bool)
+    elif z0 is None or jnp.shape(frozen) != z0.shape:
+        raise ValueError("frozen needs a warm start z0 of the same shape")
+    return RootResult(*_roots(coeffs, z0, jnp.asarray(frozen, dtype=bool), int(max_iter)))

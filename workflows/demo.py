@@ -74,15 +74,16 @@ def _plot(out: Path, t, w, lenses, curves) -> None:
 
     out.mkdir(parents=True, exist_ok=True)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
-    for name, lens in lenses.items():
+    for i, (name, lens) in enumerate(lenses.items()):
+        color = f"C{i}"
         if lens.n_lenses > 1:
-            _, caus = mc.critical_curves_and_caustics(lens, n_points=400)
+            _, caus = mc.critical_curves_and_caustics(lens, n_points=1000)
             caus = np.asarray(caus)
-            axes[0].plot(caus.real.T.ravel(), caus.imag.T.ravel(), ",", label=f"caustic {name}")
-        axes[1].semilogy(np.asarray(t), curves[name], label=name)
+            axes[0].plot(caus.real.ravel(), caus.imag.ravel(), ".", ms=0.8, color=color, label=f"caustic {name}")
+        axes[1].semilogy(np.asarray(t), curves[name], color=color, label=name)
     axes[0].plot(np.asarray(w).real, np.asarray(w).imag, "k-", lw=0.8, label="source track")
     axes[0].set(xlim=(-1.5, 1.5), ylim=(-1.0, 1.0), xlabel=r"$x/\theta_E$", ylabel=r"$y/\theta_E$", aspect="equal")
-    axes[0].legend(fontsize=7, markerscale=20)
+    axes[0].legend(fontsize=7, markerscale=8, loc="lower right")
     axes[1].set(xlabel="t - t0 [d]", ylabel="magnification")
     axes[1].legend(fontsize=8)
     fig.tight_layout()

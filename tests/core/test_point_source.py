@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import microjax_core as mc
-from microjax_core.images import _relative_residual
+from microjax_core.point_source import _relative_residual
 
 from ..helpers import assert_rel_close
 

@@ -32,7 +32,7 @@ __all__ = ["Images", "images", "point_source_magnification", "lens_equation", "j
 
 DEFAULT_IMAGE_TOL = 1e-12
 POLISH_GATE = 1e-4
-N_POLISH = 2
+N_POLISH = 3
 DEFAULT_MAX_ITER = 100
 
 
@@ -149,45 +149,63 @@ def images(w, lens: _Lens, *, z0=None, max_iter: int = DEFAULT_MAX_ITER,
 
 @partial(jax.jit, static_argnums=(3, 4))
 def _images(w, lens, z0, max_iter, image_tol):
+    z, is_image, converged, origin, _, _ = _images_local(w, lens, z0, max_iter, image_tol)
+    return Images(z + origin, is_image, converged)
+
+
+def _images_local(w, lens, z0, max_iter, image_tol):
+    """Images in a frame centred on the lightest lens: ``(z, is_image, converged, origin, zs, w)``.
+
+    Everything after the solve (polish, residuals, Jacobians) stays in this frame,
+    so an image a hair from a small lens keeps its offset ``z - z_k`` to full
+    relative precision (shifting back to the barycentre would round it to ``eps |z|``).
+    """
     cdtype = jnp.result_type(w, 1j)
-    w = w.astype(cdtype)
     zs, eps = _geometry(lens, cdtype)
-    # Frames: the polynomial resolves the tight image cluster around a small
+    # Frames: the polynomial resolves the tight root cluster around a small
     # mass only in a frame centred on it (DESIGN.md §4.1). Solve in the frame
-    # of the lightest lens; for three lenses, re-solve (warm-started, so only a
-    # few iterations) in the frame of the second-lightest and keep, for each
-    # root, the solution from the frame whose lens is nearer (VBMicrolensing's
-    # Multipoly idea, Bozza et al. 2024, at the cost of one extra warm solve).
+    # of the lightest lens A. For three lenses, a second small mass B leaves a
+    # cluster that frame A cannot resolve: there the Ehrlich-Aberth iterates can
+    # stall (the backward-error test passes anywhere in a cluster's pseudo-zero
+    # set), even holding a root that belongs to A. So refine the roots nearest B
+    # in B's frame, then those nearest A in A's frame again, each time with the
+    # other roots frozen (they still repel through the Aberth sum, so no root
+    # can be taken twice): VBMicrolensing's Multipoly idea (Bozza et al.) with
+    # two warm, short solves.
     order = jnp.argsort(eps)
     origin = zs[order[0]]
-    start = image_guess(w, zs, eps) if z0 is None else jnp.asarray(z0, cdtype)
-    start = start - origin
-    roots, converged = polynomial_roots(lens_polynomial(w - origin, zs - origin, eps), start,
-                                        max_iter=max_iter)
-    z = roots + origin
+    w = w.astype(cdtype) - origin
+    zs = zs - origin
+    start = image_guess(w, zs, eps) if z0 is None else jnp.asarray(z0, cdtype) - origin
+    z, converged = polynomial_roots(lens_polynomial(w, zs, eps), start, max_iter=max_iter)
     if zs.shape[0] == 3:
-        origin2 = zs[order[1]]
-        roots2, converged2 = polynomial_roots(lens_polynomial(w - origin2, zs - origin2, eps),
-                                              z - origin2, max_iter=max_iter)
-        z2 = roots2 + origin2
-        closer = jnp.abs(z - origin2) < jnp.abs(z - origin)
-        z = jnp.where(jax.lax.stop_gradient(closer), z2, z)
-        converged = converged & converged2
-    # Polish candidates on the lens equation itself, keeping a step only where
-    # it lowers the residual. False roots far from the caustic (residual above
-    # POLISH_GATE) are left alone so Newton cannot drag one onto a true image;
-    # near a caustic no real solution lies within reach of a false root, so its
-    # residual stays of order its distance to the caustic.
+        for lens_index in (order[1], order[0]):
+            centre = zs[lens_index]
+            nearest = jnp.argmin(jnp.abs(z[:, None] - zs[None, :]), axis=1)
+            refine = jax.lax.stop_gradient(nearest == lens_index)
+            refined, ok = polynomial_roots(lens_polynomial(w - centre, zs - centre, eps), z - centre,
+                                           frozen=~refine, max_iter=max_iter)
+            z = jnp.where(refine, refined + centre, z)
+            converged = converged & ok
+    # Polish candidates on the lens equation itself (Newton), keeping a step
+    # only where it lowers the residual and stays well inside the gap to the
+    # nearest other root: false roots can sit ~1e-7 from true images in the
+    # cluster around a small lens, and must not be pulled onto them (a
+    # duplicate image). False roots far from any image (residual above
+    # POLISH_GATE) are left alone.
+    m = z.shape[0]
     residual = jax.lax.stop_gradient(_relative_residual(z, w, zs, eps))
     near = residual < POLISH_GATE
     for _ in range(N_POLISH):
         z_new = _newton_polish(z, w, zs, eps)
+        gaps = jnp.abs(z[:, None] - z[None, :]) + jnp.where(jnp.eye(m, dtype=bool), jnp.inf, 0.0)
+        small_step = jnp.abs(z_new - z) < 0.25 * jnp.min(gaps, axis=1)
         res_new = jax.lax.stop_gradient(_relative_residual(z_new, w, zs, eps))
-        better = near & (res_new < residual)
+        better = jax.lax.stop_gradient(near & small_step & (res_new < residual))
         z = jnp.where(better, z_new, z)
         residual = jnp.where(better, res_new, residual)
     is_image = _select_images(residual, eps, image_tol)
-    return Images(z, is_image, converged)
+    return z, is_image, converged, origin, zs, w
 
 
 def _paczynski(w):
@@ -197,8 +215,8 @@ def _paczynski(w):
 
 
 def _magnification_one(w, lens, max_iter, image_tol):
-    z, is_image, _ = images(w, lens, max_iter=max_iter, image_tol=image_tol)
-    zs, eps = _geometry(lens, z.dtype)
+    z, is_image, _, _, zs, _ = _images_local(w, lens, None, max_iter, image_tol)
+    eps = lens.masses().astype(jnp.real(z).dtype)
     det = 1 - jnp.abs(_shear(jnp.where(is_image, z, zs[0] + 1.0), zs, eps)) ** 2
     inv = 1 / jnp.abs(jnp.where(is_image, det, 1.0))
     return jnp.sum(jnp.where(is_image, inv, 0.0))
