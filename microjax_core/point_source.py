@@ -53,8 +53,9 @@ def _inverse_offsets(z, zs):
     (``q3 = 0``) must contribute nothing.
     """
     d = z[..., None] - zs
-    on_lens = d == 0
-    return jnp.where(on_lens, 0.0, 1 / jnp.conj(jnp.where(on_lens, 1.0, d)))
+    d2 = jnp.real(d) ** 2 + jnp.imag(d) ** 2  # 1/conj(d) = d/|d|^2, without a complex division
+    on_lens = d2 == 0
+    return jnp.where(on_lens, 0.0, d / jnp.where(on_lens, 1.0, d2))
 
 
 def lens_equation(z, zs, eps):
@@ -188,18 +189,20 @@ def _images_local(w, lens, z0, max_iter, image_tol):
             z = jnp.where(refine, refined + centre, z)
             converged = converged & ok
     # Polish candidates on the lens equation itself (Newton), keeping a step
-    # only where it lowers the residual and stays well inside the gap to the
-    # nearest other root: false roots can sit ~1e-7 from true images in the
+    # only where it lowers the residual and the root stays well inside the gap
+    # to its nearest neighbour: false roots can sit ~1e-7 from true images in the
     # cluster around a small lens, and must not be pulled onto them (a
     # duplicate image). False roots far from any image (residual above
     # POLISH_GATE) are left alone.
     m = z.shape[0]
     residual = jax.lax.stop_gradient(_relative_residual(z, w, zs, eps))
     near = residual < POLISH_GATE
+    gaps = jnp.abs(z[:, None] - z[None, :]) + jnp.where(jnp.eye(m, dtype=bool), jnp.inf, 0.0)
+    max_move = 0.25 * jax.lax.stop_gradient(jnp.min(gaps, axis=1))
+    z_start = z
     for _ in range(N_POLISH):
         z_new = _newton_polish(z, w, zs, eps)
-        gaps = jnp.abs(z[:, None] - z[None, :]) + jnp.where(jnp.eye(m, dtype=bool), jnp.inf, 0.0)
-        small_step = jnp.abs(z_new - z) < 0.25 * jnp.min(gaps, axis=1)
+        small_step = jnp.abs(z_new - z_start) < max_move
         res_new = jax.lax.stop_gradient(_relative_residual(z_new, w, zs, eps))
         better = jax.lax.stop_gradient(near & small_step & (res_new < residual))
         z = jnp.where(better, z_new, z)

@@ -103,9 +103,9 @@ def _solve(c, z0, frozen, max_iter):
         sr, si = jnp.zeros_like(xr), jnp.zeros_like(xr)  # sum_{j!=k} 1/(z_k - z_j)
         for j in range(n):
             ar, ai = xr - xr[j], xi - xi[j]
-            m = jnp.where(others[j], ar * ar + ai * ai, 1.0)
-            sr = sr + jnp.where(others[j], ar / m, 0.0)
-            si = si - jnp.where(others[j], ai / m, 0.0)
+            inv = jnp.where(others[j], 1.0 / jnp.where(others[j], ar * ar + ai * ai, 1.0), 0.0)
+            sr = sr + ar * inv
+            si = si - ai * inv
         er, ei = 1 - (rr * sr - ri * si), -(rr * si + ri * sr)
         e2 = er * er + ei * ei
         e2 = jnp.where(e2 == 0, 1.0, e2)
