@@ -10,10 +10,14 @@ from .roots import RootResult, polynomial_roots
 from .polynomial import lens_polynomial
 from .caustics import critical_curves_and_caustics
 from .trajectory import source_trajectory
+from .limb_darkening import LinearLD, QuadraticLD, SquareRootLD, UniformSource
+from .single_lens_finite_source import single_lens_finite_source_magnification
 
 __all__ = [
     "PointLens", "BinaryLens", "TripleLens",
     "Images", "images", "point_source_magnification", "lens_equation", "jacobian_determinant",
     "RootResult", "polynomial_roots", "lens_polynomial",
     "critical_curves_and_caustics", "source_trajectory",
+    "UniformSource", "LinearLD", "QuadraticLD", "SquareRootLD",
+    "single_lens_finite_source_magnification",
 ]
