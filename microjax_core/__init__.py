@@ -12,6 +12,7 @@ from .caustics import critical_curves_and_caustics
 from .trajectory import source_trajectory
 from .limb_darkening import LinearLD, QuadraticLD, SquareRootLD, UniformSource
 from .single_lens_finite_source import single_lens_finite_source_magnification
+from .multipole import MultipoleTerms, multipole_terms, profile_moments
 
 __all__ = [
     "PointLens", "BinaryLens", "TripleLens",
@@ -20,4 +21,5 @@ __all__ = [
     "critical_curves_and_caustics", "source_trajectory",
     "UniformSource", "LinearLD", "QuadraticLD", "SquareRootLD",
     "single_lens_finite_source_magnification",
+    "MultipoleTerms", "multipole_terms", "profile_moments",
 ]
