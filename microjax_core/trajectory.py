@@ -6,10 +6,11 @@
 
 with ``alpha`` counter-clockwise from the +x axis (lens 1 -> lens 2) to the
 source velocity and ``t0, u0`` measured from the origin (the 1-2 barycentre).
-VBMicrolensing's ``alpha`` equals ours minus pi. MulensModel measures ``alpha``
-from the source velocity to the binary axis, clockwise, with the opposite sign
-of ``u0``'s side: ``alpha_ours = alpha_MulensModel + pi`` for its default
-(non-"2018") convention; check signs on one event when converting.
+VBMicrolensing's ``alpha`` equals ours minus pi (tested against its
+``BinaryLightCurve`` and ``TripleLightCurve``). MulensModel changed its ``alpha`` by
+180 degrees between versions 1 and 2 (its tutorial event OGLE-2003-BLG-235 has
+``alpha`` = 43.8 deg in v1 and 223.8 deg from v2 on); not verified here: convert
+by matching one light curve.
 """
 from __future__ import annotations
 
