@@ -75,13 +75,16 @@ def _fspl_flat(u, rho, profile, n_lines, n_chord):
     return jax.vmap(lambda ui: _fspl_one(ui, rho, profile, n_lines, n_chord))(u)
 
 
-def single_lens_finite_source_magnification(w, rho, limb_darkening=None, *, n_lines: int = 64,
-                                            n_chord: int = 24):
+def single_lens_finite_source_magnification(w, rho, limb_darkening=None, *, n_lines: int = 32,
+                                            n_chord: int = 16):
     """FSPL magnification at source positions ``w`` (complex, any shape) for source radius ``rho``.
 
     ``limb_darkening``: ``None``/``UniformSource()``, ``LinearLD``, ``QuadraticLD`` or
     ``SquareRootLD`` (coefficients traced). ``n_lines`` (lines through the lens) and
-    ``n_chord`` (nodes per chord, limb-darkened sources only) are static.
+    ``n_chord`` (nodes per chord, limb-darkened sources only) are static. The defaults
+    give relative errors ~1e-15 except within ~1e-5 rho of u = rho (the lens on the
+    limb, where the line density has a boundary layer): there at most ~1e-6
+    (64/24 nodes: 2e-7).
     """
     w = jnp.asarray(w)
     profile = as_profile(limb_darkening)
