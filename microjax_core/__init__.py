@@ -13,6 +13,7 @@ from .trajectory import source_trajectory
 from .limb_darkening import LinearLD, QuadraticLD, SquareRootLD, UniformSource
 from .single_lens_finite_source import single_lens_finite_source_magnification
 from .multipole import MultipoleTerms, multipole_terms, profile_moments
+from .multipole_validity import caustic_distance, multipole_is_valid
 
 __all__ = [
     "PointLens", "BinaryLens", "TripleLens",
@@ -22,4 +23,5 @@ __all__ = [
     "UniformSource", "LinearLD", "QuadraticLD", "SquareRootLD",
     "single_lens_finite_source_magnification",
     "MultipoleTerms", "multipole_terms", "profile_moments",
+    "caustic_distance", "multipole_is_valid",
 ]
