@@ -24,6 +24,7 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import microjax_core as mc  # noqa: E402
 from benchmarks._common import best_time, machine, write_json  # noqa: E402
+from tests.reference import vb_set_geometry  # noqa: E402
 
 
 def run(n_points: int, n_vb: int, seed: int = 0) -> dict:
@@ -52,10 +53,7 @@ def run(n_points: int, n_vb: int, seed: int = 0) -> dict:
             vb_s = time.perf_counter() - t
         else:
             vb.SetMethod(vb.Method.Multipoly)
-            geom = []
-            for z, m in zip(np.asarray(lens.positions()), np.asarray(lens.masses())):
-                geom += [z.real, z.imag, m]
-            vb.SetLensGeometry(geom)
+            vb_set_geometry(vb, np.asarray(lens.positions()), np.asarray(lens.masses()))
             t = time.perf_counter()
             A_vb = np.array([vb.MultiMag0(x.real, x.imag) for x in sub])
             vb_s = time.perf_counter() - t

@@ -1,8 +1,8 @@
 """microjax_core: differentiable microlensing kernels in JAX.
 
 Pure functions of one source position / one event; batch with ``jax.vmap``.
-Nothing here changes global JAX configuration: enable float64 at your entry
-point (``jax.config.update("jax_enable_x64", True)``).
+Nothing here changes global JAX configuration: enable float64 (JAX's
+``jax_enable_x64`` option) at your entry point.
 """
 from .lenses import BinaryLens, PointLens, TripleLens
 from .point_source import Images, images, jacobian_determinant, lens_equation, point_source_magnification

@@ -4,8 +4,8 @@ from __future__ import annotations
 import jax.numpy as jnp
 
 X64_HINT = (
-    "microjax_core needs float64: enable it at your entry point with "
-    "jax.config.update('jax_enable_x64', True) (or JAX_ENABLE_X64=1) and pass float64/complex128 values"
+    "microjax_core needs float64: turn on JAX's 'jax_enable_x64' option at your entry point "
+    "(or set JAX_ENABLE_X64=1) and pass float64/complex128 values"
 )
 
 

@@ -24,13 +24,18 @@ def vb_binary_mag0(s, q, w):
     return np.array([vb.BinaryMag0(s, q, x.real, x.imag) for x in np.ravel(w)])
 
 
-def vb_multi_mag0(positions, masses, w):
-    vb = vbm()
-    vb.SetMethod(vb.Method.Multipoly)
+def vb_set_geometry(vb, positions, masses):
+    """``SetLensGeometry`` from lens positions (complex) and masses."""
     geom = []
     for z, m in zip(positions, masses):
         geom += [float(np.real(z)), float(np.imag(z)), float(m)]
     vb.SetLensGeometry(geom)
+
+
+def vb_multi_mag0(positions, masses, w):
+    vb = vbm()
+    vb.SetMethod(vb.Method.Multipoly)
+    vb_set_geometry(vb, positions, masses)
     return np.array([vb.MultiMag0(x.real, x.imag) for x in np.ravel(w)])
 
 

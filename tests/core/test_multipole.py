@@ -53,10 +53,7 @@ def test_triple_against_vbmicrolensing_contour_integration():
     w = np.array([0.3 + 0.45j, -0.6 + 0.3j])
     vb = ref.vbm()
     vb.Tol = vb.RelTol = 1e-10
-    geom = []
-    for z, e in zip(np.asarray(lens.positions()), np.asarray(lens.masses())):
-        geom += [z.real, z.imag, e]
-    vb.SetLensGeometry(geom)
+    ref.vb_set_geometry(vb, np.asarray(lens.positions()), np.asarray(lens.masses()))
     theirs = np.array([vb.MultiMag(x.real, x.imag, 1e-2) for x in w])
     m = multipole_terms(jnp.asarray(w), lens, 1e-2)
     np.testing.assert_allclose(np.asarray(m.magnification), theirs, rtol=1e-8)

@@ -64,10 +64,7 @@ def test_triple_validity_is_safe():
     def vb_triple(lens, w, rho):
         vb = ref.vbm()
         vb.Tol = vb.RelTol = 1e-7
-        geom = []
-        for z, e in zip(np.asarray(lens.positions()), np.asarray(lens.masses())):
-            geom += [z.real, z.imag, e]
-        vb.SetLensGeometry(geom)
+        ref.vb_set_geometry(vb, np.asarray(lens.positions()), np.asarray(lens.masses()))
         return np.array([vb.MultiMag(x.real, x.imag, rho) for x in w])
 
     lenses = [mc.TripleLens(1.0, 0.3, 1.2, 1e-3, 2.0), mc.TripleLens(0.9, 1e-3, 1.1, 5e-4, -1.0)]
