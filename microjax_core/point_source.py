@@ -1,18 +1,22 @@
 """Point-source images and magnification (Witt 1990; Rhie 2002; Paczyński 1986).
 
-``images(w, lens)`` solves the lens-equation polynomial for one source
-position and marks the true images. Roots are computed in a frame centred on
-the lens barycentre for comparable masses, and refined by one Newton step on
-the *original* lens equation, which restores the digits the polynomial loses
-for tiny mass ratios (a planet in a binary, DESIGN.md §4.1).
+``images(w, lens)`` solves the lens-equation polynomial for one source position
+and marks the true images (see ``_images_local`` for the steps):
 
-True images are told apart from false roots by their relative residual on the
-lens equation, ``|w - z + sum eps_k/conj(z - z_k)| / (|w| + |z| + sum eps_k/|z - z_k|)``,
-with the count forced to be consistent: the ``n + 1`` smallest residuals are
-always images (a configuration has at least ``n + 1`` images), the rest are
-accepted in pairs (images appear and vanish in pairs at caustics), a pair only
-when both of its residuals pass ``image_tol``. Counts are therefore 2 (one lens),
-3 or 5 (two), 4, 6, 8 or 10 (three).
+1. Ehrlich–Aberth on the polynomial built in the frame of the lightest lens,
+   started near where the images are (``image_guess``); for three lenses, the
+   roots nearest each small mass are re-solved in that mass's own frame (the
+   other roots frozen), as VBMicrolensing's Multipoly does (DESIGN.md §4.1).
+2. Newton polish on the *original* lens equation, kept only where it lowers the
+   residual and moves a root by less than a quarter of the gap to its neighbour.
+3. True images by their lens-equation residual over its rounding scale
+   (``_relative_residual``), with the count forced to be consistent: the ``n + 1``
+   smallest residuals are always images, the rest are accepted in pairs (images
+   appear and vanish in pairs at caustics), a pair only when both pass
+   ``image_tol``. Counts are 2 (one lens), 3 or 5 (two), 4, 6, 8 or 10 (three).
+
+All of it stays in the lightest lens's frame until the images are returned, so
+an image a hair from a small planet keeps ``z - z_k`` to full relative precision.
 """
 from __future__ import annotations
 
