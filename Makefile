@@ -28,6 +28,7 @@ test: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_point_source.py
 	$(BIN)/python benchmarks/accuracy_point_source.py
+	$(BIN)/python benchmarks/bench_single_lens_finite_source.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

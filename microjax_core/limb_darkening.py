@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 __all__ = ["UniformSource", "LinearLD", "QuadraticLD", "SquareRootLD", "as_profile"]
 
@@ -43,6 +44,19 @@ class _Law:
     def brightness(self, mu):  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _validate(self):
+        """For concrete coefficients: the profile must be finite and non-negative on the disc."""
+        values = [getattr(self, f) for f in self._fields]
+        if any(isinstance(v, jax.core.Tracer) for v in values):
+            return
+        args = ", ".join(f"{f}={v!r}" for f, v in zip(self._fields, values))
+        if not all(np.all(np.isfinite(np.asarray(v, dtype=float))) for v in values):
+            raise ValueError(f"{type(self).__name__}({args}): coefficients must be finite")
+        profile = np.asarray(self.brightness(np.linspace(0.0, 1.0, 101)))
+        if not (np.all(np.isfinite(profile)) and np.all(profile >= 0)):
+            raise ValueError(f"{type(self).__name__}({args}): the surface brightness must be finite and "
+                             "non-negative over the disc (and integrate to a positive flux)")
+
 
 @jax.tree_util.register_pytree_node_class
 class UniformSource(_Law):
@@ -64,6 +78,7 @@ class LinearLD(_Law):
 
     def __init__(self, u):
         self.u = u
+        self._validate()
 
     def brightness(self, mu):
         return (1 - self.u * (1 - mu)) / (1 - self.u / 3)
@@ -77,6 +92,7 @@ class QuadraticLD(_Law):
 
     def __init__(self, a, b):
         self.a, self.b = a, b
+        self._validate()
 
     def brightness(self, mu):
         one_minus = 1 - mu
@@ -91,6 +107,7 @@ class SquareRootLD(_Law):
 
     def __init__(self, c, d):
         self.c, self.d = c, d
+        self._validate()
 
     def brightness(self, mu):
         return (1 - self.c * (1 - mu) - self.d * (1 - jnp.sqrt(mu))) / (1 - self.c / 3 - self.d / 5)

@@ -130,3 +130,9 @@ def test_bad_input():
     with pytest.raises(TypeError, match="limb_darkening must be None"):
         fspl(jnp.asarray(0.1 + 0j), 0.01, 0.5)
     assert isinstance(as_profile(None), UniformSource)
+    with pytest.raises(ValueError, match="non-negative"):
+        LinearLD(1.5)  # negative brightness at the limb
+    with pytest.raises(ValueError, match="non-negative"):
+        QuadraticLD(2.0, 1.0)
+    with pytest.raises(ValueError, match="finite"):
+        SquareRootLD(float("nan"), 0.1)
