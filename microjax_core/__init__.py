@@ -14,6 +14,8 @@ from .limb_darkening import LinearLD, QuadraticLD, SquareRootLD, UniformSource
 from .single_lens_finite_source import single_lens_finite_source_magnification
 from .multipole import MultipoleTerms, multipole_terms, profile_moments
 from .multipole_validity import caustic_distance, multipole_is_valid
+from .icrs import ICRSResult, icrs_magnification
+from .magnification import ACCURACY_SETTINGS, magnification
 
 __all__ = [
     "PointLens", "BinaryLens", "TripleLens",
@@ -24,4 +26,5 @@ __all__ = [
     "single_lens_finite_source_magnification",
     "MultipoleTerms", "multipole_terms", "profile_moments",
     "caustic_distance", "multipole_is_valid",
+    "ICRSResult", "icrs_magnification", "magnification", "ACCURACY_SETTINGS",
 ]
