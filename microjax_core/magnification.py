@@ -5,16 +5,19 @@ Per source position it uses the cheapest method that meets the accuracy
 
 * ``rho == 0`` (a concrete zero): point source.
 * ``PointLens`` with ``rho > 0``: the single-lens finite-source integral (Lee et al. 2009).
-* binary and triple lenses: quadrupole + hexadecapole (``multipole_terms``) where the
-  conservative test ``multipole_is_valid`` passes (far from every caustic branch and a
-  converged series), full ICRS (``icrs_magnification``) everywhere else.
+* binary and triple lenses, three tiers: the point source where every caustic branch
+  is more than ``point_source_factor * rho`` away (the finite-source correction there
+  is ~(rho/d)**2 <= 1e-4 at the default 100); quadrupole + hexadecapole
+  (``multipole_terms``) where the conservative test ``multipole_is_valid`` passes (far
+  from every caustic and a converged series); full ICRS (``icrs_magnification``)
+  everywhere else.
 
-ICRS runs only on the points that need it, gathered to the front and processed in
-chunks of ``chunk_size`` by a ``lax.scan`` whose later chunks are skipped by
-``lax.cond`` when fewer points need it. There is no budget to overflow: every point
+The multipole and ICRS tiers run only on the points that need them, gathered to the
+front and processed in chunks by a ``lax.scan`` whose later chunks are skipped by
+``lax.cond`` when fewer points need them. There is no budget to overflow: every point
 that needs ICRS gets it (under ``vmap`` the skipped chunks are computed and masked,
-so vmapped calls cost the full ICRS price). Each chunk is checkpointed, so reverse
-mode keeps one chunk's grid in memory at a time.
+so vmapped calls cost the full price). Each chunk is checkpointed, so reverse mode
+keeps one chunk's grid in memory at a time.
 
 ``accuracy`` picks the ICRS grid: ``"default"`` (max relative error ~1e-3 and median
 ~1e-5 on caustic crossings for rho = 1e-2 .. 1e-3, see benchmarks/RESULTS.md) or
@@ -34,7 +37,7 @@ from .icrs import ICRS_DEFAULTS, _icrs_one
 from .lenses import PointLens, _Lens
 from .limb_darkening import as_profile
 from .multipole import multipole_terms
-from .multipole_validity import multipole_is_valid
+from .multipole_validity import caustic_distance, multipole_is_valid
 from .point_source import DEFAULT_IMAGE_TOL, DEFAULT_MAX_ITER, point_source_magnification
 from .single_lens_finite_source import single_lens_finite_source_magnification
 
@@ -60,7 +63,7 @@ def _icrs_settings(accuracy, icrs_settings):
 
 def magnification(w, lens: _Lens, rho=0.0, limb_darkening=None, *, method: str = "auto",
                   accuracy: str = "default", chunk_size: int = 16, caustic_points: int = 1000,
-                  icrs_settings: dict | None = None):
+                  point_source_factor: float = 100.0, icrs_settings: dict | None = None):
     """Magnification of a source of radius ``rho`` centred at ``w`` (complex, any shape).
 
     ``lens``: ``PointLens()``, ``BinaryLens(s, q)`` or ``TripleLens(...)``.
@@ -68,7 +71,7 @@ def magnification(w, lens: _Lens, rho=0.0, limb_darkening=None, *, method: str =
     ``SquareRootLD(c, d)``. ``rho`` and the coefficients may be traced (differentiable);
     a traced ``rho`` must be positive. ``method``: ``"auto"`` (see the module doc),
     or force ``"icrs"``, ``"multipole"`` or ``"point"``. Static: ``method``,
-    ``accuracy``, ``chunk_size``, ``caustic_points``, ``icrs_settings``.
+    ``accuracy``, ``chunk_size``, ``caustic_points``, ``point_source_factor``, ``icrs_settings``.
     Returns a real array of ``w``'s shape.
     """
     if method not in _METHODS:
@@ -92,7 +95,8 @@ def magnification(w, lens: _Lens, rho=0.0, limb_darkening=None, *, method: str =
         return single_lens_finite_source_magnification(w, rho, profile)
     settings = _icrs_settings(accuracy, icrs_settings)
     flat = w.reshape(-1)
-    out = _finite_source(flat, lens, rho, profile, method, int(chunk_size), int(caustic_points), settings)
+    out = _finite_source(flat, lens, rho, profile, method, int(chunk_size), int(caustic_points), settings,
+                         float(point_source_factor))
     return out.reshape(w.shape)
 
 
@@ -103,38 +107,57 @@ def _icrs_call(settings):
         s["n_newton"], DEFAULT_MAX_ITER, DEFAULT_IMAGE_TOL)[0]
 
 
-@partial(jax.jit, static_argnums=(4, 5, 6, 7))
-def _finite_source(w, lens, rho, profile, method, chunk_size, caustic_points, settings):
-    icrs_one = _icrs_call(settings)
-    n = w.shape[0]
-    if method == "icrs":
-        need = jnp.ones((n,), bool)
-        base = jnp.zeros((n,), jnp.real(w).dtype)
-    else:
-        terms = multipole_terms(w, lens, rho, profile)
-        base = terms.magnification
-        if method == "multipole":
-            return base
-        _, caustics = critical_curves_and_caustics(lens, n_points=caustic_points)
-        need = ~multipole_is_valid(w, caustics, rho, terms)
-    # gather the points that need ICRS to the front, in fixed-size chunks
-    n_chunks = -(-n // chunk_size)
-    padded = n_chunks * chunk_size
-    order = jnp.argsort(~need, stable=True)
-    order = jnp.concatenate([order, jnp.full((padded - n,), order[0])])
-    n_need = jnp.sum(need)
+def _on_subset(fn, w, need, chunk_size, fill):
+    """``fn`` on the points where ``need`` holds, gathered to the front in chunks.
 
-    @jax.checkpoint
-    def run_chunk(idx):
-        return jax.vmap(lambda x: icrs_one(x, lens, rho, profile))(w[idx])
+    A ``lax.scan`` over ``ceil(n/chunk_size)`` chunks whose chunks past the number of
+    needed points are skipped by ``lax.cond`` (no static budget, nothing dropped).
+    Returns ``fn``'s outputs scattered back to ``w``'s positions (``fill`` elsewhere).
+    """
+    n = w.shape[0]
+    n_chunks = -(-n // chunk_size)
+    order = jnp.argsort(~need, stable=True)
+    order = jnp.concatenate([order, jnp.full((n_chunks * chunk_size - n,), order[0])])
+    n_need = jnp.sum(need)
+    run = jax.checkpoint(lambda idx: fn(w[idx]))
 
     def body(carry, k):
         idx = jax.lax.dynamic_slice_in_dim(order, k * chunk_size, chunk_size)
-        vals = jax.lax.cond(k * chunk_size < n_need, run_chunk, lambda i: jnp.zeros(i.shape, base.dtype), idx)
-        return carry, vals
+        return carry, jax.lax.cond(k * chunk_size < n_need, run, lambda i: fill(i.shape[0]), idx)
 
-    _, chunks = jax.lax.scan(body, None, jnp.arange(n_chunks))
-    icrs_vals = chunks.reshape(-1)
-    # scatter back (order[:n] is a permutation; the padding repeats are dropped)
-    icrs_full = jnp.zeros((n,), base.dtype).at[order[:n]].set(icrs_vals[:n])
-    return jnp.where(need, icrs_full, base)
+    _, out = jax.lax.scan(body, None, jnp.arange(n_chunks))
+    # order[:n] is a permutation; the padding repeats are dropped
+    return jax.tree_util.tree_map(
+        lambda a: jnp.zeros((n,) + a.shape[2:], a.dtype).at[order[:n]].set(a.reshape((-1,) + a.shape[2:])[:n]),
+        out)
+
+
+@partial(jax.jit, static_argnums=(4, 5, 6, 7, 8))
+def _finite_source(w, lens, rho, profile, method, chunk_size, caustic_points, settings, point_factor):
+    icrs_one = _icrs_call(settings)
+    real = jnp.real(w).dtype
+    n = w.shape[0]
+
+    def icrs(x):
+        return jax.vmap(lambda p: icrs_one(p, lens, rho, profile))(x)
+
+    if method == "icrs":
+        return _on_subset(icrs, w, jnp.ones((n,), bool), chunk_size, lambda m: jnp.zeros((m,), real))
+    _, caustics = critical_curves_and_caustics(lens, n_points=caustic_points)
+
+    def multipole(x):
+        terms = multipole_terms(x, lens, rho, profile)
+        return terms.magnification, multipole_is_valid(x, caustics, rho, terms)
+
+    if method == "multipole":
+        return multipole_terms(w, lens, rho, profile).magnification
+    # tier 1: point source where every caustic is > point_factor * rho away
+    point = point_source_magnification(w, lens)
+    near = caustic_distance(w, caustics) <= point_factor * rho
+    # tier 2: quadrupole + hexadecapole where its validity test passes
+    mp_value, mp_valid = _on_subset(multipole, w, near, 4 * chunk_size,
+                                    lambda m: (jnp.zeros((m,), real), jnp.zeros((m,), bool)))
+    # tier 3: ICRS everywhere else
+    need = near & ~mp_valid
+    full = _on_subset(icrs, w, need, chunk_size, lambda m: jnp.zeros((m,), real))
+    return jnp.where(need, full, jnp.where(near, mp_value, point))

@@ -5,12 +5,10 @@ import argparse
 import sys
 
 PLANNED = {
-    "simulate": "write a synthetic Roman-like survey (obs/meta/truth Parquet)",
     "submit": "fit a survey into a Parquet catalog on a Dask cluster",
     "monitor": "progress of a run: done/failed/remaining, throughput, dashboard link",
     "query": "filter and select the catalog (pandas/pyarrow, SQL through DuckDB)",
     "fit": "fit one event from photometry files, with plots",
-    "plot": "light curve, caustics and corner plot for a catalog solution",
 }
 
 
@@ -25,7 +23,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     from . import demo
 
+    from . import simulate_cmd
+
     demo.add_arguments(sub.add_parser("demo", help="run the main example job and print a summary"))
+    simulate_cmd.add_arguments(sub.add_parser(
+        "simulate", help="write a synthetic Roman-like survey (obs/meta/truth Parquet)"))
+    simulate_cmd.add_plot_arguments(sub.add_parser(
+        "plot", help="draw light curves of a simulated survey with their truths"))
     for name, text in PLANNED.items():
         p = sub.add_parser(name, help=f"{text} (not yet available)")
         p.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
@@ -45,6 +49,14 @@ def main(argv: list[str] | None = None) -> int:
     from .runtime import configure
 
     configure(platform=args.platform, log_level=args.log_level)
+    if args.command == "simulate":
+        from . import simulate_cmd
+
+        return simulate_cmd.run(args)
+    if args.command == "plot":
+        from . import simulate_cmd
+
+        return simulate_cmd.run_plot(args)
     from . import demo
 
     return demo.run(args)
