@@ -4,34 +4,29 @@ is the 2-D grid version).
 
 For ONE source position ``w`` of radius ``rho``:
 
-1. **Limb**: ``n_limb`` points on the source circle are solved for their images.
-2. **Regions**: every root of the source centre's polynomial (true or false) is a
-   centre; the image plane is split into the centres' Voronoi cells, and each limb
-   image belongs to the cell it falls in. A cell's limb images, widened by how far
-   the image boundary can move between two limb samples (``|dz/dphi| dphi``, from
-   the inverse lens map), are boxed in polar coordinates ``(r, theta)`` about the
-   barycentre or about one lens, whichever gives the smallest box: arcs along the
-   Einstein ring are thin in ``r`` about the barycentre, arcs round a planet thin
-   about the planet. Regions therefore scale with ``rho`` and with each image.
-3. **Lines**: each region gets ``n_theta`` lines of constant ``theta``, placed with
-   ``theta = theta_c + (dtheta/2) sin(pi v/2)`` (uniform ``v``): at the region's
-   ``theta`` limits (tangent points) the chord length has a square-root edge which
-   this substitution removes. A region that wraps all round its centre uses a
-   periodic rule. Along a line, clipped exactly to the Voronoi cell (an interval:
-   the cell is convex and the line straight), ``d(r)**2 - rho**2`` is sampled at
-   ``n_r`` nodes, every sign change is refined by Newton steps (safeguarded to its
-   bracket; the implicit-function derivative falls out of the converged steps), and
+1. **Limb and regions** (``icrs_regions``): polar boxes, one per Voronoi cell of the
+   source centre's roots, fitted to the images' boundary samples.
+2. **Lines**: each region gets ``n_theta`` lines of constant ``theta``. The region's
+   ``theta`` range is cut where the Voronoi bisectors cross it, and every piece is
+   mapped by ``theta = a + l (1 + sin(pi u/2))/2``: the chord length's square-root
+   edges (tangent points at the region's ends) and jumps (a cut across an image) sit
+   where ``dtheta/du`` vanishes. Along a line, clipped exactly to the Voronoi cell
+   (an interval: the cell is convex, the line straight) and narrowed to the ``r``
+   range that boundary samples at that angle allow, ``d(r)**2 - rho**2`` is sampled
+   at ``n_r`` nodes; every sign change is refined by Newton steps (safeguarded to
+   its bracket; the implicit-function derivative falls out of the converged steps);
    a uniform source contributes exactly ``(r_out**2 - r_in**2)/2`` per inside
    segment. Limb darkening adds the brightness minus its limb value, integrated by
-   Gauss-Legendre in ``x = sin(pi t/2)**2`` along each segment (smooth although
-   the brightness has a square-root edge at the limb).
-4. ``A = (sum over regions and lines of weight x line integral) / (pi rho**2)``.
+   Gauss-Legendre in ``x = sin(pi t/2)**2`` along each segment (smooth although the
+   brightness has a square-root edge at the limb).
+3. ``A = (sum over regions and lines of weight x line integral) / (pi rho**2)``.
 
 No surrogate functions: the value is continuous in every parameter because the
-crossings move continuously, and gradients are those of the value itself. Static:
-``n_limb, n_theta, n_r, n_gl, max_segments``. ``flags`` reports a line with more
-than ``max_segments`` inside segments (limb-darkened sources only: that segment's
-LD correction would be dropped) and limb images that no region covers.
+crossings move continuously, and gradients are those of the value itself (the region
+limits co-move with the images; the partition and all discrete choices carry no
+gradient). Static: ``n_limb, n_theta, n_r, n_gl, max_segments, n_newton``.
+``overflow`` flags a line with more than ``max_segments`` inside segments
+(limb-darkened sources only: that segment's LD excess would be dropped).
 """
 from __future__ import annotations
 
@@ -43,13 +38,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from .limb_darkening import as_profile
-from .point_source import (DEFAULT_IMAGE_TOL, DEFAULT_MAX_ITER, _images_local, _newton_polish, _shear,
-                           lens_equation)
+from .icrs_regions import _boundary, _regions, _resampled_limb, _theta_nodes, _voronoi_cuts, _wrap
+from .point_source import DEFAULT_IMAGE_TOL, DEFAULT_MAX_ITER, _images_local, _shear, lens_equation
 
 __all__ = ["ICRSResult", "icrs_magnification", "ICRS_DEFAULTS"]
 
-ISO = 0.02  # isotropic box margin, in sample spacings (sag of the boundary between samples)
-N_TIPS = 16
 ICRS_DEFAULTS = dict(n_limb=128, n_theta=64, n_r=24, n_gl=8, max_segments=4, n_newton=3)
 
 
@@ -66,308 +59,6 @@ def _gauss_legendre_sin2(n):
     x = np.sin(0.5 * np.pi * t) ** 2
     dx = 0.5 * np.pi * np.sin(np.pi * t)
     return x, wt * dx
-
-
-def _theta_nodes(half, cuts, n):
-    """Composite rule on ``[-half, half]`` with breakpoints ``cuts`` (relative angles).
-
-    Each piece between breakpoints is mapped by ``theta = a + l (1 + sin(pi u/2))/2``,
-    so the integrand's square-root edges (tangent points at the region's ends) and
-    jumps (a Voronoi cut across an image) sit where ``dtheta/du`` vanishes. Pieces
-    get nodes in proportion to their length (with a small floor); ``n`` is static.
-    Returns ``(theta, weight)``, each ``(n,)``.
-    """
-    inside = jnp.abs(cuts) < half
-    edges = jnp.sort(jnp.concatenate([-half[None], jnp.where(inside, cuts, -half), half[None]]))
-    length = jnp.diff(edges)
-    share = length + jnp.where(length > 0, 0.1 * 2 * half / length.shape[0], 0.0)
-    v_edges = jnp.concatenate([jnp.zeros(1), jnp.cumsum(share)])
-    v_edges = v_edges / jnp.where(v_edges[-1] > 0, v_edges[-1], 1.0)
-    v = (np.arange(n) + 0.5) / n
-    piece = jnp.clip(jnp.searchsorted(v_edges, v, side="right") - 1, 0, length.shape[0] - 1)
-    dv = v_edges[piece + 1] - v_edges[piece]
-    u = 2 * (v - v_edges[piece]) / jnp.where(dv > 0, dv, 1.0) - 1
-    ell = length[piece]
-    theta = edges[piece] + 0.5 * ell * (1 + jnp.sin(0.5 * np.pi * u))
-    weight = ell * 0.25 * np.pi * jnp.cos(0.5 * np.pi * u) * 2 / jnp.where(dv > 0, dv, 1.0) / n
-    return theta, jnp.where(dv > 0, weight, 0.0)
-
-
-def _voronoi_cuts(pole, radius, theta_mid, k, centres):
-    """Angles (relative to ``theta_mid``) where the circle ``|z - pole| = radius`` meets
-    the bisectors between centre ``k`` and every other centre (two per bisector)."""
-    d = centres - centres[k]
-    c = 0.5 * (jnp.abs(centres) ** 2 - jnp.abs(centres[k]) ** 2) - jnp.real(pole * jnp.conj(d))
-    x = c / jnp.maximum(radius * jnp.abs(d), 1e-300)
-    hit = (jnp.abs(x) < 1) & (jnp.arange(centres.shape[0]) != k)
-    acos = jnp.arccos(jnp.clip(x, -1.0, 1.0))
-    angles = jax.lax.stop_gradient(jnp.concatenate([jnp.angle(d) + acos, jnp.angle(d) - acos]))  # fixed cuts
-    rel = _wrap(angles - theta_mid)
-    return jnp.where(jnp.concatenate([hit, hit]), rel, 10.0)  # 10 rad: outside any region
-
-
-def _wrap(a):
-    """Angle folded into [-pi, pi)."""
-    return jnp.mod(a + np.pi, 2 * np.pi) - np.pi
-
-
-def _track(z, target, zs, eps, n_steps=3):
-    """Newton-polish image-plane points ``z`` onto images of ``target``."""
-    for _ in range(n_steps):
-        z = _newton_polish(z, target, zs, eps)
-    return z
-
-
-def _tips(z, cap, w, rho, zs, eps, n_steps=10):
-    """Where the image boundary crosses the critical curve, by 2-D Newton from ``z``:
-    solve ``|zeta(z) - w|**2/rho**2 - 1 = 0`` and ``det J(z) = 0``. There two images
-    merge; the boundary's extreme along the critical curve lies at that point."""
-
-    def F(xy):
-        zz = xy[0] + 1j * xy[1]
-        d = lens_equation(zz, zs, eps) - w
-        return jnp.stack([jnp.real(d * jnp.conj(d)) / rho**2 - 1.0, 1.0 - jnp.abs(_shear(zz, zs, eps)) ** 2])
-
-    def solve(z0, cap):
-        xy = jnp.stack([jnp.real(z0), jnp.imag(z0)])
-        for _ in range(n_steps):
-            J = jax.jacfwd(F)(xy)
-            det = J[0, 0] * J[1, 1] - J[0, 1] * J[1, 0]
-            f = F(xy)
-            step = jnp.stack([J[1, 1] * f[0] - J[0, 1] * f[1], -J[1, 0] * f[0] + J[0, 0] * f[1]])
-            step = jnp.where(det != 0, step / jnp.where(det != 0, det, 1.0), 0.0)
-            norm = jnp.sqrt(jnp.sum(step**2))
-            xy = xy - step * jnp.minimum(1.0, cap / jnp.maximum(norm, 1e-300))  # damped: stay local
-        return xy[0] + 1j * xy[1], jnp.max(jnp.abs(F(xy)))
-
-    return jax.vmap(solve)(z, cap)
-
-
-def _zdot(z, unit, rho, zs, eps):
-    """``dz/dphi`` of the image of the limb point ``w + rho e^{i phi}`` (inverse lens map)."""
-    g = _shear(z, zs, eps)
-    dw = 1j * rho * unit
-    det = 1 - jnp.abs(g) ** 2
-    return (dw - g * jnp.conj(dw)) / jnp.where(det == 0, 1e-300, det)
-
-
-def _resampled_limb(phi0, z0, ok0, n_limb, rho, zs, eps):
-    """``n_limb`` limb angles spaced evenly in image-plane arc length (plus a floor).
-
-    A static-shape version of adaptive limb sampling (Bozza 2010): where the images
-    run fast along the boundary (near critical curves, and as ``1/sqrt`` near a
-    tip), the coarse pass ``phi0`` puts more of the fine samples.
-    """
-    speed = jnp.sum(jnp.where(ok0, jnp.abs(_zdot(z0, jnp.exp(1j * phi0)[:, None], rho, zs, eps)), 0.0), axis=1)
-    speed = jnp.sqrt(speed * jnp.mean(speed)) + 0.25 * jnp.mean(speed)  # tame 1/sqrt spikes, keep a floor
-    n0 = phi0.shape[0]
-    h0 = 2 * np.pi / n0
-    # piecewise-linear density on the periodic grid -> cumulative, inverted at even quantiles
-    edges = jnp.concatenate([phi0 - 0.5 * h0, phi0[-1:] + 0.5 * h0])
-    mid = 0.5 * (speed + jnp.roll(speed, 1))  # density at the cell edges
-    mid = jnp.concatenate([mid, mid[:1]])
-    cell = 0.5 * h0 * (0.5 * (mid[:-1] + speed) + 0.5 * (speed + mid[1:]))
-    cdf = jnp.concatenate([jnp.zeros(1), jnp.cumsum(cell)])
-    quant = (jnp.arange(n_limb) + 0.5) / n_limb * cdf[-1]
-    return jax.lax.stop_gradient(jnp.interp(quant, cdf, edges))
-
-
-def _boundary(z_l, ok_l, wl, rho, phi, zs, eps, centres):
-    """Image-boundary samples for the region boxes.
-
-    Returns ``(points, ok, (along, iso))`` (flat; margins: a complex vector along the
-    boundary and an isotropic length) and ``(z_minus, z_0, z_plus, ok3)``: each
-    limb image tracked by Newton to the limb half a step either side, so the boxes
-    can take the extremes of a parabola through the three (error ~ step**3), plus
-    the exact tips where a pair of images merges on the critical curve.
-    """
-    gap = jnp.mod(jnp.roll(phi, -1) - phi, 2 * np.pi)  # to the next sample
-    h = jnp.minimum(gap, jnp.roll(gap, 1))[:, None]  # symmetric step for the parabola
-    unit = jnp.exp(1j * phi)
-    zdot = jax.lax.stop_gradient(_zdot(z_l, unit[:, None], rho, zs, eps))
-    run = jnp.abs(zdot) * h
-
-    n_cells = centres.shape[0]
-    owner = jnp.argmin(jnp.abs(z_l[..., None] - centres), axis=-1)  # (L, M): Voronoi cell
-
-    def neighbour(shift):
-        """Distance to, and cell of, the nearest image of the neighbouring limb sample."""
-        z_fixed = jax.lax.stop_gradient(z_l)  # sample spacings steer the boxes, carry no gradient
-        other = jnp.roll(z_fixed, shift, axis=0)
-        ok_other = jnp.roll(ok_l, shift, axis=0)
-        d = jnp.where(ok_other[:, None, :], jnp.abs(z_fixed[:, :, None] - other[:, None, :]), jnp.inf)
-        j = jnp.argmin(d, axis=2)
-        cell = jnp.take_along_axis(jnp.roll(owner, shift, axis=0), j, axis=1)
-        return jnp.min(d, axis=2), jnp.where(jnp.isfinite(jnp.min(d, axis=2)), cell, -1)
-
-    (d_prev, _), (d_next, _) = neighbour(1), neighbour(-1)
-
-    def nearest(shift):
-        return d_prev if shift == 1 else d_next
-
-    # A sample belongs to its own cell's box and to the box of any cell whose bisector
-    # is within ~2 gaps to its farther neighbour sample (capped at 8 spacings): the
-    # boundary between the last samples and the Voronoi cut is then inside the boxes
-    # on both sides of the cut, also where the boundary is sampled sparsely.
-    far0 = jnp.maximum(d_prev, d_next)
-    near0 = jnp.minimum(d_prev, d_next)
-    near0 = jnp.where(jnp.isfinite(near0), near0, 0.0)
-    far0 = jnp.minimum(jnp.where(jnp.isfinite(far0), far0, near0), 8 * near0)
-    dist = jnp.abs(z_l[None] - centres[:, None, None])  # (K, L, M)
-    near_cut = dist <= jnp.min(dist, axis=0)[None] + 2 * far0[None]
-    # ... but only next to the cell's own samples (their bounding circle widened by
-    # ~3 gaps): a long arc passing a small image's cell far away must not stretch
-    # that image's box (it would starve the small image of theta lines)
-    zf = jax.lax.stop_gradient(z_l)
-    own = ok_l[None] & (dist == jnp.min(dist, axis=0)[None])
-    n_own = jnp.maximum(jnp.sum(own, axis=(1, 2)), 1)
-    centre = jnp.sum(jnp.where(own, zf[None], 0.0), axis=(1, 2)) / n_own
-    radius = jnp.max(jnp.where(own, jnp.abs(zf[None] - centre[:, None, None]), 0.0), axis=(1, 2))
-    beside = jnp.abs(zf[None] - centre[:, None, None]) <= radius[:, None, None] + jnp.minimum(3 * far0[None], radius[:, None, None])
-    cells = own | (ok_l[None] & near_cut & beside)
-
-    spacing = jnp.minimum(nearest(1), nearest(-1))
-    spacing = jnp.where(jnp.isfinite(spacing), spacing, run)
-    fast = ok_l & (run > 2 * spacing)  # near a tip: the parametrisation runs away
-    half_step = jnp.exp(0.5j * h)
-    w_plus = wl + rho * unit[:, None] * half_step
-    w_minus = wl + rho * unit[:, None] / half_step
-    z_plus = _track(z_l + 0.5 * h * zdot, w_plus, zs, eps)
-    z_minus = _track(z_l - 0.5 * h * zdot, w_minus, zs, eps)
-    tol = 1e-9 * rho
-
-    def tracked(zz, target):
-        good = jnp.abs(lens_equation(zz, zs, eps) - target) < tol
-        return good & (jnp.abs(zz - z_l) < 1.5 * spacing)
-
-    ok3 = ok_l & ~fast & tracked(z_plus, w_plus) & tracked(z_minus, w_minus)
-    # tips: 2-D Newton from the fastest-running samples only (a static handful)
-    score = jnp.where(fast, run / jnp.maximum(spacing, 1e-300), -1.0).reshape(-1)
-    _, pick = jax.lax.top_k(score, min(N_TIPS, score.shape[0]))
-    z_pick, sp_pick = z_l.reshape(-1)[pick], spacing.reshape(-1)[pick]
-    tip, tip_res = _tips(z_pick, 0.5 * sp_pick, wl, rho, zs, eps)
-    tip_ok = (score[pick] > 0) & (tip_res < 1e-8) & (jnp.abs(tip - z_pick) < 3 * sp_pick)
-    found = jnp.zeros(score.shape, bool).at[pick].set(tip_ok)
-    # a fast point whose tip was not found keeps a wide margin instead
-    # (along the boundary's direction, where the tip lies) and everyone a small isotropic one
-    tangent = zdot / jnp.maximum(jnp.abs(zdot), 1e-300)
-    along = jnp.where(fast & ~found.reshape(fast.shape), 1.5 * spacing, 0.0) * tangent
-    iso = ISO * spacing
-    points = jnp.concatenate([z_l.reshape(-1), tip])
-    ok = jnp.concatenate([ok_l.reshape(-1), tip_ok])
-    along = jnp.concatenate([along.reshape(-1), jnp.zeros_like(tip)])
-    iso = jnp.concatenate([iso.reshape(-1), jnp.zeros_like(tip_res)])
-    stop = jax.lax.stop_gradient
-    # how far each sample vouches for the boundary: the gap to the farther neighbour
-    # sample (a boundary sampled sparsely, e.g. across a critical curve, gets wide reach)
-    far = jnp.maximum(nearest(1), nearest(-1))
-    far = jnp.minimum(jnp.where(jnp.isfinite(far), far, spacing), 8 * spacing)
-    far = jnp.concatenate([far.reshape(-1), jnp.zeros_like(tip_res)])
-    tip_cell = jnp.argmin(jnp.abs(tip[:, None] - centres[None, :]), axis=1)
-    cells = jnp.concatenate([cells.reshape(n_cells, -1),
-                             tip_ok[None, :] & (tip_cell[None, :] == jnp.arange(n_cells)[:, None])], axis=1)
-    guides = tuple(stop(a) for a in (points, ok, far, along, iso))
-    n_l = z_l.size
-    # positions stay differentiable (region limits co-move with the images: a limit at
-    # a tangent point must move with it for the derivative of the theta rule to be
-    # right); the discrete choices (membership, margins) do not carry gradients
-    return ((points, stop(cells), (stop(along), stop(iso))),
-            tuple(a.reshape(-1) for a in (z_minus, z_l, z_plus)) + (stop(cells[:, :n_l] & ok3.reshape(1, -1)),),
-            guides + (stop(cells),))
-
-
-def _parabola_extremes(v_minus, v0, v_plus):
-    """Max and min of the parabola through (-1, v_minus), (0, v0), (1, v_plus) on [-1, 1]."""
-    a = 0.5 * (v_plus - 2 * v0 + v_minus)
-    b = 0.5 * (v_plus - v_minus)
-    safe = jnp.where(a == 0, 1.0, a)
-    t = -b / (2 * safe)
-    vertex = v0 - b**2 / (4 * safe)
-    inside = (a != 0) & (jnp.abs(t) <= 1)
-    hi = jnp.maximum(jnp.maximum(v_minus, v_plus), jnp.where(inside & (a < 0), vertex, -jnp.inf))
-    lo = jnp.minimum(jnp.minimum(v_minus, v_plus), jnp.where(inside & (a > 0), vertex, jnp.inf))
-    return lo, hi
-
-
-def _opposite_largest_gap(theta, member):
-    """The direction opposite the middle of the widest empty sector between member angles."""
-    t = jnp.sort(jnp.where(member, theta, jnp.inf))
-    n = jnp.sum(member)
-    i = jnp.arange(t.shape[0])
-    last = t[jnp.maximum(n - 1, 0)]
-    gaps = jnp.where(i < n - 1, jnp.roll(t, -1) - t, -jnp.inf)
-    gaps = jnp.where(jnp.isfinite(gaps), gaps, -jnp.inf)
-    j = jnp.argmax(gaps)
-    wrap_gap = t[0] + 2 * np.pi - last
-    use_wrap = wrap_gap >= gaps[j]
-    centre = jnp.where(use_wrap, last + 0.5 * wrap_gap, t[j] + 0.5 * gaps[j])
-    return jnp.where(n > 0, centre + np.pi, 0.0)
-
-
-def _regions(samples, triplets, guides, centres, poles):
-    """Polar boxes: for each centre ``k``, ``(pole, r_lo, r_hi, theta_mid, half_width, full, empty)``."""
-    points, member, margin = samples
-    z_m, z_0, z_p, member3 = triplets
-
-    def polar(z, pole, theta_c):
-        d = z - pole
-        return jnp.abs(d), _wrap(jnp.angle(d) - theta_c)
-
-    def box(k_member, k_member3, pole):
-        d = points - pole
-        r = jnp.abs(d)
-        unit = d / jnp.where(r > 0, r, 1.0)
-        theta_c = jax.lax.stop_gradient(_opposite_largest_gap(jnp.angle(d), k_member))
-        dth = _wrap(jnp.angle(d) - theta_c)
-        along, iso = margin
-        m_r = jnp.abs(jnp.real(along * jnp.conj(unit))) + iso
-        dth_margin = (jnp.abs(jnp.imag(along * jnp.conj(unit))) + iso) / jnp.maximum(r, 1e-300)
-        big = jnp.inf
-        r_lo = jnp.min(jnp.where(k_member, r - m_r, big))
-        r_hi = jnp.max(jnp.where(k_member, r + m_r, -big))
-        t_lo = jnp.min(jnp.where(k_member, dth - dth_margin, big))
-        t_hi = jnp.max(jnp.where(k_member, dth + dth_margin, -big))
-        (rm, tm), (r0, t0), (rp, tp) = (polar(z, pole, theta_c) for z in (z_m, z_0, z_p))
-        # theta must not wrap within a triplet for the parabola to mean anything
-        no_wrap = (jnp.abs(tm - t0) < 1.0) & (jnp.abs(tp - t0) < 1.0)
-        use = k_member3 & no_wrap
-        pr_lo, pr_hi = _parabola_extremes(rm, r0, rp)
-        pt_lo, pt_hi = _parabola_extremes(tm, t0, tp)
-        r_lo = jnp.minimum(r_lo, jnp.min(jnp.where(use, pr_lo, big)))
-        r_hi = jnp.maximum(r_hi, jnp.max(jnp.where(use, pr_hi, -big)))
-        t_lo = jnp.minimum(t_lo, jnp.min(jnp.where(use, pt_lo, big)))
-        t_hi = jnp.maximum(t_hi, jnp.max(jnp.where(use, pt_hi, -big)))
-        r_lo = jnp.maximum(r_lo, 0.0)
-        full = (t_hi - t_lo >= 2 * np.pi) | (r_lo <= 0.0)
-        half = jnp.where(full, np.pi, 0.5 * (t_hi - t_lo))
-        theta_mid = theta_c + jnp.where(full, 0.0, 0.5 * (t_hi + t_lo))
-        area = half * (r_hi**2 - r_lo**2)
-        return r_lo, r_hi, theta_mid, half, full, area
-
-    boxes = jax.vmap(lambda m, m3: jax.vmap(lambda p: box(m, m3, p))(poles))(member, member3)  # (K, P)
-    area = boxes[5]
-    best = jnp.argmin(jnp.where(jnp.isfinite(area), area, jnp.inf), axis=1)
-    pick = lambda a: jnp.take_along_axis(a, best[:, None], axis=1)[:, 0]  # noqa: E731
-    r_lo, r_hi, theta_mid, half, full = (pick(b) for b in boxes[:5])
-    empty = ~jnp.any(member, axis=1)
-    r_lo = jnp.where(empty, 0.0, r_lo)
-    r_hi = jnp.where(empty, 0.0, r_hi)
-    half = jnp.where(empty, 0.0, half)
-    theta_mid = jnp.where(empty, 0.0, theta_mid)
-    pole = poles[best]
-    # per-region guides in the chosen polar frame: (r, theta, angular window, r margin, member)
-    g_z, g_ok, g_far, g_along, g_iso, g_member = guides
-
-    def guide_polar(p):
-        d = g_z - p
-        r = jnp.abs(d)
-        unit = d / jnp.where(r > 0, r, 1.0)
-        m_r = jnp.abs(jnp.real(g_along * jnp.conj(unit))) + g_iso
-        window = (1.5 * g_far + jnp.abs(g_along)) / jnp.maximum(r, 1e-300)
-        return r, jnp.angle(d), window, m_r
-
-    g_r, g_theta, g_window, g_mr = jax.vmap(guide_polar)(pole)
-    return pole, r_lo, r_hi, theta_mid, half, full, empty, (g_r, g_theta, g_window, g_mr, g_member)
 
 
 def _line(pole, e, r_lo, r_hi, k, guide, centres, w, rho, zs, eps, profile, uniform, n_r, n_newton, gl,

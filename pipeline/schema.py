@@ -45,6 +45,7 @@ TRUTH = pa.schema(
     [("event_id", pa.int64()), ("population", pa.string()), ("model_type", pa.string())]
     + [(p, pa.float64()) for p in PARAMETERS]
     + [
+        ("t0_par", pa.float64()),  # parallax reference time (= t0 in simulations)
         ("fs_W149", pa.float64()),
         ("fb_W149", pa.float64()),
         ("source_mag", pa.float64()),

@@ -16,6 +16,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", required=True, help="output directory (obs/, meta/, truth/, manifest.json)")
     p.add_argument("--window", default="season", choices=["season", "event", "full"],
                    help="keep the season containing t0 (default), +-max(5 tE, 10 d) around t0, or the whole survey")
+    p.add_argument("--parallax", action="store_true",
+                   help="include annual parallax (|pi_E| log-uniform in 0.02-0.5, t0_par = t0)")
     p.add_argument("--overwrite", action="store_true", help="replace a non-empty --out directory")
     p.add_argument("--plot", type=int, default=6, metavar="N",
                    help="also draw N light curves with their truths into OUT/lightcurves.png (0: none)")
@@ -45,7 +47,8 @@ def run(args) -> int:
     bar = tqdm(total=args.events, desc="simulating", unit="event", file=sys.stderr)
     try:
         manifest = write_survey(args.out, args.events, preset=args.preset, mix=args.mix, seed=args.seed,
-                                window=args.window, overwrite=args.overwrite, progress=lambda i: bar.update(1))
+                                window=args.window, parallax=args.parallax, overwrite=args.overwrite,
+                                progress=lambda i: bar.update(1))
     except FileExistsError as exc:
         bar.close()
         print(f"microjax-survey simulate: {exc}", file=sys.stderr)

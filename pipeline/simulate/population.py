@@ -13,8 +13,8 @@ Classes (``mix`` keys): ``1L1S`` single lens (finite source), ``2L1S`` stellar b
 * 3L1S: a planet (log q3 in [-5.8, -2], log s13 normal(0, 0.2), psi uniform) around
   the primary of a stellar binary (half) or of a planetary system (half).
 
-Annual parallax is not simulated yet (``piEN = piEE = 0``; the parallax model lands
-with the fitting work). Truth is returned in its own table (``pipeline.schema.TRUTH``).
+Annual parallax is off by default (``piEN = piEE = 0``); ``simulate_survey(parallax=True)``
+draws it. Truth is returned in its own table (``pipeline.schema.TRUTH``).
 """
 from __future__ import annotations
 

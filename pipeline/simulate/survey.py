@@ -52,7 +52,12 @@ def light_curve_model(bjd, row) -> np.ndarray:
     n = t.size
     size = max(MIN_BUCKET, 1 << int(np.ceil(np.log2(max(n, 1)))))
     w = np.full(size, 1e3 + 0j)  # padding far from the lens: cheap and inert
-    w[:n] = np.asarray(mc.source_trajectory(jnp.asarray(t), row["t0"], row["tE"], row["u0"], row["alpha"]))
+    if row.get("piEN", 0.0) or row.get("piEE", 0.0):
+        offsets = mc.parallax_offsets(jnp.asarray(t), row["ra"], row["dec"], row["t0_par"])
+        w[:n] = np.asarray(mc.trajectory_with_parallax(jnp.asarray(t), row["t0"], row["tE"], row["u0"], row["alpha"],
+                                                       row["piEN"], row["piEE"], offsets))
+    else:
+        w[:n] = np.asarray(mc.source_trajectory(jnp.asarray(t), row["t0"], row["tE"], row["u0"], row["alpha"]))
     a = mc.magnification(jnp.asarray(w), _lens(row), float(row["rho"]))
     return np.asarray(a)[:n]
 
@@ -86,8 +91,12 @@ def _epochs(preset: SurveyPreset, field: int, t0: float, tE: float, window: str)
 
 
 def simulate_survey(n_events: int, *, preset: str | SurveyPreset = "gbtds-2025", mix="1L1S=0.6,2L1S=0.3,planet=0.1",
-                    seed: int = 0, window: str = "season", noise: NoiseModel = W149, progress=None):
+                    seed: int = 0, window: str = "season", parallax: bool = False, noise: NoiseModel = W149,
+                    progress=None):
     """Simulate ``n_events`` events. Yields ``(obs, meta_row, truth_row)`` per event.
+
+    ``parallax``: annual parallax with ``|pi_E|`` log-uniform in [0.02, 0.5], a uniform
+    direction, and ``t0_par = t0`` (DESIGN.md §3; ``microjax_core.parallax``).
 
     ``progress``: optional callable ``progress(i)`` called after each event.
     """
@@ -103,26 +112,33 @@ def simulate_survey(n_events: int, *, preset: str | SurveyPreset = "gbtds-2025",
     starts = preset.season_starts()
     t0 = starts[season] + rng.uniform(5.0, preset.season_days - 5.0, n_events)
     field = rng.integers(0, preset.n_fields, n_events)
+    offset_ra = rng.uniform(-0.2, 0.2, n_events)
+    offset_dec = rng.uniform(-0.1, 0.1, n_events)
+    if parallax:
+        size = 10 ** rng.uniform(np.log10(0.02), np.log10(0.5), n_events)
+        direction = rng.uniform(0, 2 * np.pi, n_events)
+        params["piEN"], params["piEE"] = size * np.cos(direction), size * np.sin(direction)
     for i in range(n_events):
         row = {k: (v[i].item() if hasattr(v[i], "item") else v[i]) for k, v in params.items()}
-        row["t0"] = float(t0[i])
+        row["t0"] = row["t0_par"] = float(t0[i])
+        ra, dec = FIELD_CENTRES[int(field[i]) % len(FIELD_CENTRES)]
+        row["ra"], row["dec"] = ra + offset_ra[i], dec + offset_dec[i]
         bjd, season_index = _epochs(preset, int(field[i]), row["t0"], row["tE"], window)
         a = light_curve_model(bjd, row)
         fs = float(noise.flux(row["source_mag"]))
         fb = fs * (1.0 / row["source_fraction"] - 1.0)
         obs = {"event_id": np.full(bjd.size, i, np.int64), "bjd": bjd, "band": np.full(bjd.size, "W149")}
         obs.update(observe(fs * a + fb, preset.exposure_s, rng, noise))
-        ra, dec = FIELD_CENTRES[int(field[i]) % len(FIELD_CENTRES)]
         baseline = float(noise.mag(fs + fb))
         meta = {
-            "event_id": i, "field": int(field[i]), "ra": ra + rng.uniform(-0.2, 0.2), "dec": dec + rng.uniform(-0.1, 0.1),
+            "event_id": i, "field": int(field[i]), "ra": row["ra"], "dec": row["dec"],
             "band": "W149", "baseline_mag": baseline, "n_obs": int(bjd.size),
             "bjd_start": float(bjd.min()) if bjd.size else np.nan, "bjd_end": float(bjd.max()) if bjd.size else np.nan,
             "season": season_index, "window": window, "preset": preset.name,
         }
         truth = {"event_id": i, "population": row["population"], "model_type": row["model_type"]}
         truth.update({p: float(row[p]) if p in row else np.nan for p in schema.PARAMETERS})
-        truth.update({"fs_W149": fs, "fb_W149": fb, "source_mag": float(row["source_mag"]),
+        truth.update({"t0_par": row["t0_par"], "fs_W149": fs, "fb_W149": fb, "source_mag": float(row["source_mag"]),
                       "blend_fraction": fb / (fs + fb), "baseline_mag": baseline,
                       "max_magnification": float(a.max()) if a.size else np.nan})
         if progress is not None:
@@ -143,7 +159,7 @@ def _atomic_write(table: pa.Table, path: Path):
 
 
 def write_survey(out_dir, n_events: int, *, preset="gbtds-2025", mix="1L1S=0.6,2L1S=0.3,planet=0.1", seed=0,
-                 window="season", overwrite=False, events_per_file=100, progress=None) -> dict:
+                 window="season", parallax=False, overwrite=False, events_per_file=100, progress=None) -> dict:
     """Simulate and write ``out_dir/{obs,meta,truth}/part-*.parquet`` and ``manifest.json``."""
     out = Path(out_dir)
     if out.exists() and any(out.iterdir()):
@@ -172,7 +188,7 @@ def write_survey(out_dir, n_events: int, *, preset="gbtds-2025", mix="1L1S=0.6,2
         part += 1
 
     for obs, meta, truth in simulate_survey(n_events, preset=preset_obj, mix=mix_parsed, seed=seed, window=window,
-                                            progress=progress):
+                                            parallax=parallax, progress=progress):
         buffers["obs"].append(obs)
         buffers["meta"].append(meta)
         buffers["truth"].append(truth)
@@ -189,7 +205,7 @@ def write_survey(out_dir, n_events: int, *, preset="gbtds-2025", mix="1L1S=0.6,2
         package_version = "source"
     manifest = {
         "kind": "microjax-survey simulated survey", "schema_version": schema.SCHEMA_VERSION,
-        "preset": asdict(preset_obj), "seed": seed, "window": window, "mix": mix_parsed,
+        "preset": asdict(preset_obj), "seed": seed, "window": window, "parallax": bool(parallax), "mix": mix_parsed,
         "n_events": n_events, "counts": counts, "n_obs": n_obs, "package_version": package_version,
         "wall_time_s": round(time.perf_counter() - start, 3),
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -112,3 +112,19 @@ def test_refuses_a_non_empty_directory(tmp_path):
 
 def test_presets_listed():
     assert set(PRESETS) == {"gbtds-2025", "cycle7"}
+
+
+def test_parallax_events_follow_the_parallax_trajectory(tmp_path):
+    write_survey(tmp_path, 3, mix="1L1S=1", seed=5, window="event", parallax=True)
+    obs, meta, truth, manifest = read_survey(tmp_path)
+    assert manifest["parallax"] and np.all(np.hypot(truth["piEN"], truth["piEE"]) > 0.019)
+    assert np.all(truth["t0_par"] == truth["t0"])
+    for _, t in truth.iterrows():
+        m = meta.set_index("event_id").loc[t["event_id"]]
+        o = obs[obs["event_id"] == t["event_id"]]
+        bjd = jnp.asarray(o["bjd"].to_numpy())
+        offsets = mc.parallax_offsets(bjd, m["ra"], m["dec"], t["t0_par"])
+        w = mc.trajectory_with_parallax(bjd, t["t0"], t["tE"], t["u0"], t["alpha"], t["piEN"], t["piEE"], offsets)
+        a = np.asarray(mc.magnification(w, mc.PointLens(), t["rho"]))
+        pull = (o["flux"].to_numpy() - (t["fs_W149"] * a + t["fb_W149"])) / o["flux_err"].to_numpy()
+        assert np.std(pull) == pytest.approx(1.0, abs=0.05)
