@@ -61,46 +61,6 @@ def _gauss_legendre_sin2(n):
     return x, wt * dx
 
 
-def _hidden_pairs(fa, fb, da, db, ra, rb, change, f_and_df, n_newton):
-    """Two crossings inside one node interval (an image thinner than the node spacing).
-
-    Where ``f`` is positive at both ends but falls then rises (``f'(a) < 0 < f'(b)``), the
-    cubic Hermite interpolant's minimum estimates whether ``f`` dips below zero; for the
-    deepest such interval of the line each crossing is refined by Newton steps on its side
-    of the minimum. Returns ``(pair, r1, r2)`` per interval (``pair`` marks at most one).
-    """
-    h = rb - ra
-    a1 = h * da
-    a2 = -3 * fa - 2 * h * da + 3 * fb - h * db
-    a3 = 2 * fa + h * da - 2 * fb + h * db
-    disc = jnp.maximum(a2**2 - 3 * a3 * a1, 0.0)
-    safe3 = jnp.where(a3 == 0, 1.0, a3)
-    t_cubic = (-a2 + jnp.sqrt(disc)) / (3 * safe3)
-    t_quad = -a1 / jnp.where(a2 == 0, 1.0, 2 * a2)
-    t = jnp.clip(jnp.where(a3 == 0, t_quad, t_cubic), 0.0, 1.0)
-    f_min = fa + t * (a1 + t * (a2 + t * a3))
-    candidate = ~change & (fa > 0) & (fb > 0) & (da < 0) & (db > 0) & (f_min < 0)
-    # refine only the deepest candidate of the line (two hidden pairs on one line are rare)
-    j = jnp.argmin(jnp.where(candidate, f_min, jnp.inf))
-    found = candidate[j]
-    r_m = ra[j] + t[j] * h[j]
-    lo, hi, fl, fh, fm = ra[j], rb[j], fa[j], fb[j], f_min[j]
-    x1 = lo + (r_m - lo) * fl / jnp.where(found, fl - fm, 1.0)
-    x2 = r_m + (hi - r_m) * (-fm) / jnp.where(found, fh - fm, 1.0)
-
-    def refine(x, a, b):
-        for _ in range(n_newton + 1):
-            fv, dfv = f_and_df(x)
-            cand = x - fv / jnp.where(dfv == 0, 1.0, dfv)
-            x = jnp.where(found & (dfv != 0) & (cand >= a) & (cand <= b), cand, x)
-        return x
-
-    x1 = refine(x1, lo, r_m)
-    x2 = refine(x2, r_m, hi)
-    pair = (jnp.arange(fa.shape[0]) == j) & found & (x2 > x1)
-    return pair, jnp.full_like(ra, x1), jnp.full_like(ra, x2)
-
-
 def _line(pole, e, r_lo, r_hi, k, guide, centres, w, rho, zs, eps, profile, uniform, n_r, n_newton, gl,
           max_segments):
     """Integral of brightness * r dr along ``pole + r e``, ``r`` in [r_lo, r_hi] ∩ cell ``k``,
@@ -143,11 +103,10 @@ def _line(pole, e, r_lo, r_hi, k, guide, centres, w, rho, zs, eps, profile, unif
 
     s = jnp.linspace(0.0, 1.0, n_r)
     r = lo + (hi - lo) * s
-    f, df = f_and_df(r)
+    f, _ = f_and_df(r)
     fa, fb = f[:-1], f[1:]
     ra, rb = r[:-1], r[1:]
     change = (fa < 0) != (fb < 0)
-    pair, r1, r2 = _hidden_pairs(fa, fb, df[:-1], df[1:], ra, rb, change, f_and_df, n_newton)
     denom = jnp.where(change, fa - fb, 1.0)
     rs = jnp.where(change, ra + (rb - ra) * fa / denom, ra)
     for _ in range(n_newton):
@@ -159,16 +118,13 @@ def _line(pole, e, r_lo, r_hi, k, guide, centres, w, rho, zs, eps, profile, unif
     exiting = fa < 0
     half_sq = 0.5 * rs**2
     uni = jnp.sum(jnp.where(change, jnp.where(exiting, half_sq, -half_sq), 0.0))
-    uni = uni + jnp.sum(jnp.where(pair, 0.5 * (r2**2 - r1**2), 0.0))
     uni = uni - jnp.where(f[0] < 0, 0.5 * lo**2, 0.0) + jnp.where(f[-1] < 0, 0.5 * hi**2, 0.0)
     uni = jnp.where(ok, uni, 0.0)
     if uniform:
         return uni, jnp.array(False)
     # limb darkening: segments [in, out] from the ordered events
-    first = jnp.stack([change | pair, pair], axis=1).reshape(-1)  # per interval: a crossing or a pair
-    first_val = jnp.stack([jnp.where(pair, r1, rs), r2], axis=1).reshape(-1)
-    ev_mask = jnp.concatenate([(f[0] < 0)[None], first, (f[-1] < 0)[None]]) & ok
-    ev_val = jnp.concatenate([lo[None], first_val, hi[None]])
+    ev_mask = jnp.concatenate([(f[0] < 0)[None], change, (f[-1] < 0)[None]]) & ok
+    ev_val = jnp.concatenate([lo[None], rs, hi[None]])
     idx = jnp.cumsum(ev_mask) - 1
     n_ev = 2 * max_segments
     slots = jnp.where(ev_mask & (idx < n_ev), idx, n_ev)
