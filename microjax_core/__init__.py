@@ -17,6 +17,8 @@ from .multipole import MultipoleTerms, multipole_terms, profile_moments
 from .multipole_validity import caustic_distance, multipole_is_valid
 from .icrs import ICRSResult, icrs_magnification
 from .magnification import ACCURACY_SETTINGS, magnification
+from . import likelihood
+from .likelihood import chi2_profiled, log_likelihood_marginal, solve_fluxes
 
 __all__ = [
     "PointLens", "BinaryLens", "TripleLens",
@@ -29,4 +31,5 @@ __all__ = [
     "MultipoleTerms", "multipole_terms", "profile_moments",
     "caustic_distance", "multipole_is_valid",
     "ICRSResult", "icrs_magnification", "magnification", "ACCURACY_SETTINGS",
+    "likelihood", "chi2_profiled", "log_likelihood_marginal", "solve_fluxes",
 ]

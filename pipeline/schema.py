@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-__all__ = ["SCHEMA_VERSION", "PARAMETERS", "OBS", "META", "TRUTH", "table"]
+__all__ = ["SCHEMA_VERSION", "PARAMETERS", "OBS", "META", "TRUTH", "SOLUTIONS", "POSTERIOR", "LEDGER", "STATUSES",
+           "table"]
 
 SCHEMA_VERSION = 1
 
@@ -54,6 +55,39 @@ TRUTH = pa.schema(
         ("max_magnification", pa.float64()),
     ]
 )
+
+
+#: Values of the ``status`` column of a solution row.
+STATUSES = ("ok", "unconverged", "failed")
+
+#: One row per solution (mode) of one event (DESIGN.md §5.4; names follow microlens-submit).
+SOLUTIONS = pa.schema(
+    [("event_id", pa.int64()), ("solution_id", pa.string()), ("run_id", pa.string()), ("model_type", pa.string()),
+     ("higher_order_effects", pa.string()), ("mode_label", pa.string()), ("is_best", pa.bool_()),
+     ("relative_probability", pa.float64())]
+    + [(f"{p}_{k}", pa.float64()) for p in PARAMETERS for k in ("median", "q16", "q84", "map")]
+    + [("chi2", pa.float64()), ("n_data_points", pa.int64()), ("log_likelihood", pa.float64()),
+       ("delta_chi2_vs_1L1S", pa.float64()),
+       ("r_hat_max", pa.float64()), ("ess_bulk_min", pa.float64()), ("ess_tail_min", pa.float64()),
+       ("n_divergences", pa.int64()), ("bfmi_min", pa.float64()), ("n_warmup", pa.int64()),
+       ("n_samples", pa.int64()), ("n_chains", pa.int64()),
+       ("fs_W149", pa.float64()), ("fb_W149", pa.float64()),
+       ("fluxes_json", pa.string()),  # {"dataset": [fs, fb], ...} for every dataset
+       ("anomaly_delta_chi2", pa.float64()),
+       ("status", pa.string()), ("error_msg", pa.string()), ("wall_time_s", pa.float64()),
+       ("device", pa.string()), ("worker", pa.string()), ("attempt", pa.int64()),
+       ("code_version", pa.string()), ("config_hash", pa.string()), ("created_utc", pa.string())]
+)
+
+#: Posterior draws, keyed by ``solution_id`` (NaN for parameters a model does not have).
+POSTERIOR = pa.schema(
+    [("event_id", pa.int64()), ("solution_id", pa.string()), ("run_id", pa.string()),
+     ("chain", pa.int16()), ("draw", pa.int32())] + [(p, pa.float64()) for p in PARAMETERS]
+)
+
+#: One row per finished event of a run (the catalog's ``_ledger``).
+LEDGER = pa.schema([("run_id", pa.string()), ("event_id", pa.int64()), ("status", pa.string()),
+                    ("n_solutions", pa.int64()), ("part", pa.string()), ("finished_utc", pa.string())])
 
 
 def table(columns: dict, schema: pa.Schema) -> pa.Table:

@@ -4,14 +4,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-PLANNED = {
-    "submit": "fit a survey into a Parquet catalog on a Dask cluster",
-    "monitor": "progress of a run: done/failed/remaining, throughput, dashboard link",
-    "query": "filter and select the catalog (pandas/pyarrow, SQL through DuckDB)",
-    "fit": "fit one event from photometry files, with plots",
-}
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="microjax-survey",
@@ -30,9 +22,14 @@ def build_parser() -> argparse.ArgumentParser:
         "simulate", help="write a synthetic Roman-like survey (obs/meta/truth Parquet)"))
     simulate_cmd.add_plot_arguments(sub.add_parser(
         "plot", help="draw light curves of a simulated survey with their truths"))
-    for name, text in PLANNED.items():
-        p = sub.add_parser(name, help=f"{text} (not yet available)")
-        p.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    from . import catalog_cmds, fit_cmd, submit_cmd
+
+    submit_cmd.add_arguments(sub.add_parser("submit", help="fit a survey into a Parquet catalog on a Dask cluster"))
+    catalog_cmds.add_monitor_arguments(sub.add_parser(
+        "monitor", help="progress of a run: done/failed/remaining, throughput, dashboard link"))
+    catalog_cmds.add_query_arguments(sub.add_parser(
+        "query", help="filter and select the catalog (pyarrow filters, SQL through DuckDB)"))
+    fit_cmd.add_arguments(sub.add_parser("fit", help="fit one event from photometry files, with plots"))
     return parser
 
 
@@ -42,10 +39,6 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
-    if args.command in PLANNED:
-        print(f"microjax-survey {args.command}: not yet available in this version "
-              f"({PLANNED[args.command]}).", file=sys.stderr)
-        return 2
     from .runtime import configure
 
     configure(platform=args.platform, log_level=args.log_level)
@@ -57,9 +50,13 @@ def main(argv: list[str] | None = None) -> int:
         from . import simulate_cmd
 
         return simulate_cmd.run_plot(args)
-    from . import demo
+    if args.command in ("monitor", "query"):  # read-only: no JAX set-up needed
+        from . import catalog_cmds
 
-    return demo.run(args)
+        return catalog_cmds.run_monitor(args) if args.command == "monitor" else catalog_cmds.run_query(args)
+    from . import demo, fit_cmd, submit_cmd
+
+    return {"submit": submit_cmd.run, "fit": fit_cmd.run, "demo": demo.run}[args.command](args)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,92 +1,140 @@
 """``microjax-survey demo``: the README's main job.
 
-Until the survey pipeline lands, the demo computes point-source light curves of
-a single, a binary (planetary) and a triple lens with ``microjax_core``, prints
-a table, times the batched kernel and, if matplotlib is installed, saves a plot
-of the caustics with the source track and the light curves.
+Simulates a small mixed Roman-like survey (single lenses, stellar binaries, planets),
+fits it on an embedded ``distributed.LocalCluster`` into a Parquet catalog, and prints
+the catalog summary (recovered vs true class and key parameters), a query example,
+the dashboard address and how long it took; saves plots of a few fitted events.
 """
 from __future__ import annotations
 
 import argparse
+import shutil
+import sys
 import time
 from pathlib import Path
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", default="demo-output", help="directory for plots (default: demo-output)")
-    p.add_argument("--points", type=int, default=2000, help="light-curve points per lens (default 2000)")
+    p.add_argument("--out", default="demo-output", help="directory for the survey, catalog and plots")
+    p.add_argument("--events", type=int, default=12, help="events to simulate (default 12)")
+    p.add_argument("--mix", default="1L1S=0.6,2L1S=0.2,planet=0.2", help="class mix of the simulated survey")
+    p.add_argument("--workers", type=int, default=None, help="local Dask workers (default: one per core)")
+    p.add_argument("--seed", type=int, default=2026, help="simulation seed (default 2026)")
+    p.add_argument("--warmup", type=int, default=150, help="NUTS warm-up steps per chain (default 150)")
+    p.add_argument("--samples", type=int, default=200, help="NUTS draws per chain (default 200)")
+    p.add_argument("--max-modes", type=int, default=2, help="2L1S modes kept per event (default 2)")
+    p.add_argument("--plots", type=int, default=3, help="events to plot (default 3)")
+
+
+def _summary(catalog, run_id, truth):
+    import numpy as np
+    import pandas as pd
+
+    sol = catalog.solutions(run_id).to_pandas()
+    best = sol[sol.is_best].set_index("event_id")
+    failed = sol[sol.status == "failed"].event_id.unique()
+    t = truth.set_index("event_id")
+    rows = []
+    for eid, tr in t.iterrows():
+        if eid not in best.index:
+            rows.append({"event": eid, "true": tr.model_type, "pop": tr.population, "fit": "failed"})
+            continue
+        b = best.loc[eid]
+        rows.append({"event": eid, "true": tr.model_type, "pop": tr.population, "fit": b.model_type,
+                     "modes": int((sol.event_id == eid).sum()), "status": b.status,
+                     "tE true": tr.tE, "tE fit": b.tE_median,
+                     "s true": tr.s, "s fit": b.s_median, "q true": tr.q, "q fit": b.q_median,
+                     "dchi2 vs 1L1S": b.delta_chi2_vs_1L1S, "R-hat": b.r_hat_max, "div": b.n_divergences,
+                     "wall s": b.wall_time_s})
+    df = pd.DataFrame(rows)
+    with pd.option_context("display.width", 200, "display.max_columns", 30, "display.float_format", "{:.4g}".format):
+        print(df.to_string(index=False))
+    fitted = df[df.fit != "failed"]
+    conf = pd.crosstab(fitted["true"], fitted["fit"], rownames=["true class"], colnames=["best-fit class"])
+    print("\nClassification (true vs best-fit class):")
+    print(conf.to_string())
+    ok = fitted["tE fit"].notna()
+    rel = np.abs(fitted["tE fit"][ok] / fitted["tE true"][ok] - 1)
+    print(f"\ntE recovered within 10%: {int((rel < 0.1).sum())}/{int(ok.sum())} events; failed fits: {len(failed)}")
 
 
 def run(args) -> int:
-    if args.points < 10:
-        raise SystemExit(f"--points must be >= 10, got {args.points}")
-    import jax
-    import jax.numpy as jnp
-    import numpy as np
+    if args.events < 1:
+        print(f"microjax-survey demo: --events must be a positive integer, got {args.events}", file=sys.stderr)
+        return 2
+    from distributed import Client
+    from tqdm import tqdm
 
-    import microjax_core as mc
+    from pipeline.catalog import Catalog
+    from pipeline.fit import FitConfig, SamplerSettings
+    from pipeline.orchestrate import local_cluster, submit
+    from pipeline.simulate import write_survey
+    from pipeline.simulate.survey import read_survey
 
-    t0, tE, u0, alpha = 0.0, 20.0, 0.05, np.deg2rad(30.0)
-    t = jnp.linspace(-30.0, 30.0, args.points)
-    w = mc.source_trajectory(t, t0, tE, u0, alpha)
-    lenses = {
-        "1L1S": mc.PointLens(),
-        "2L1S (s=1.1, q=3e-3)": mc.BinaryLens(1.1, 3e-3),
-        "3L1S (planet in binary)": mc.TripleLens(1.0, 0.3, 1.2, 1e-4, 2.2),
-    }
-    mag = jax.jit(mc.point_source_magnification)
-    curves, rows = {}, []
-    for name, lens in lenses.items():
-        t_start = time.perf_counter()
-        A = np.asarray(mag(w, lens).block_until_ready())
-        t_first = time.perf_counter() - t_start
-        t_start = time.perf_counter()
-        mag(w, lens).block_until_ready()
-        t_run = time.perf_counter() - t_start
-        curves[name] = A
-        rows.append((name, A.max(), float(t[np.argmax(A)]), t_first, t_run / args.points * 1e6))
+    tic = time.perf_counter()
+    out = Path(args.out)
+    survey, catalog_dir = out / "survey", out / "catalog"
+    for d in (survey, catalog_dir):
+        if d.exists():
+            shutil.rmtree(d)
+    print(f"1/3 simulating {args.events} Roman-like events (gbtds-2025, mix {args.mix}, window 'event') ...",
+          flush=True)
+    with tqdm(total=args.events, unit="event", file=sys.stderr) as bar:
+        write_survey(survey, args.events, mix=args.mix, seed=args.seed, window="event", progress=lambda i: bar.update(1))
+    t_sim = time.perf_counter() - tic
+    config = FitConfig(max_modes=args.max_modes,
+                       sampler=SamplerSettings(num_warmup=args.warmup, num_samples=args.samples, num_chains=2))
+    cluster = local_cluster(args.workers, 1)
+    client = Client(cluster)
+    print(f"2/3 fitting on a local Dask cluster ({len(client.scheduler_info()['workers'])} workers); "
+          f"dashboard: {client.dashboard_link}", flush=True)
+    try:
+        with tqdm(total=args.events, unit="event", desc="fitting", file=sys.stderr) as bar:
+            record = submit(survey, catalog_dir, client, config=config, run_id="demo", progress=bar)
+    finally:
+        client.close()
+        cluster.close()
+    t_fit = time.perf_counter() - tic - t_sim
+    catalog = Catalog(catalog_dir)
+    _, _, truth, _ = read_survey(survey)
+    print(f"\n3/3 catalog summary (run {record['run_id']}, {record['n_fitted']} events, "
+          f"{record['events_per_hour']:.0f} events/hour):")
+    _summary(catalog, "demo", truth)
+    for worker, w in sorted(record["per_worker"].items()):
+        print(f"worker {worker}: {w['events']} events, {w['compilations']} XLA compilations "
+              f"({w['first_event']} in its first event, at most {w['later_max']} in a later one)")
+    example = f"microjax-survey query {catalog_dir} --where \"model_type == '2L1S' and is_best\" " \
+              "--columns event_id mode_label s_median q_median relative_probability"
+    print(f"\nQuery example:\n  {example}")
+    from pipeline.query import query
 
-    print(f"Point-source light curves, {args.points} points, t0={t0}, tE={tE} d, u0={u0}, alpha=30 deg")
-    print(f"{'model':<26}{'A_max':>10}{'t(A_max) [d]':>14}{'compile+run [s]':>17}{'per point [us]':>16}")
-    for name, amax, tmax, tf, per in rows:
-        print(f"{name:<26}{amax:>10.3f}{tmax:>14.3f}{tf:>17.2f}{per:>16.2f}")
-    print("\nSample of the binary-lens light curve:")
-    print(f"{'t [d]':>10}{'A':>12}")
-    binary = curves["2L1S (s=1.1, q=3e-3)"]
-    for i in np.linspace(0, args.points - 1, 9).astype(int):
-        print(f"{float(t[i]):>10.2f}{binary[i]:>12.5f}")
-    _plot(Path(args.out), t, w, lenses, curves)
+    print(query(catalog.dataset("solutions"), where="model_type == '2L1S' and is_best",
+                columns=["event_id", "mode_label", "s_median", "q_median", "relative_probability"])
+          .to_pandas().to_string(index=False))
+    _plots(catalog, survey, out / "plots", args.plots)
+    print(f"\ndemo finished in {time.perf_counter() - tic:.1f} s (simulate {t_sim:.1f} s, fit {t_fit:.1f} s); "
+          f"outputs in {out.resolve()}")
     return 0
 
 
-def _plot(out: Path, t, w, lenses, curves) -> None:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print("\n(matplotlib not installed: no plot; pip install 'microjax-survey[plot]')")
+def _plots(catalog, survey, out, n):
+    if n <= 0:
         return
-    import numpy as np
+    import importlib.util
 
-    import microjax_core as mc
+    if importlib.util.find_spec("matplotlib") is None:
+        print("(matplotlib not installed: no plots; pip install 'microjax-survey[plot]')")
+        return
+    import pyarrow.compute as pc
 
-    out.mkdir(parents=True, exist_ok=True)
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
-    for i, (name, lens) in enumerate(lenses.items()):
-        color = f"C{i}"
-        if lens.n_lenses > 1:
-            _, caus = mc.critical_curves_and_caustics(lens, n_points=1000)
-            caus = np.asarray(caus)
-            axes[0].plot(caus.real.ravel(), caus.imag.ravel(), ".", ms=0.8, color=color, label=f"caustic {name}")
-        axes[1].semilogy(np.asarray(t), curves[name], color=color, label=name)
-    axes[0].plot(np.asarray(w).real, np.asarray(w).imag, "k-", lw=0.8, label="source track")
-    axes[0].set(xlim=(-1.5, 1.5), ylim=(-1.0, 1.0), xlabel=r"$x/\theta_E$", ylabel=r"$y/\theta_E$", aspect="equal")
-    axes[0].legend(fontsize=7, markerscale=8, loc="lower right")
-    axes[1].set(xlabel="t - t0 [d]", ylabel="magnification")
-    axes[1].legend(fontsize=8)
-    fig.tight_layout()
-    path = out / "demo_light_curves.png"
-    fig.savefig(path, dpi=120)
-    print(f"\nPlot written to {path}")
+    from pipeline.fit import datasets_from_survey
+    from pipeline.fit.plots import plot_fit
+    from pipeline.orchestrate import _event_obs
+
+    sol = catalog.solutions("demo")
+    best = sol.filter(sol.column("is_best")).to_pandas().sort_values("delta_chi2_vs_1L1S", ascending=False)
+    for eid in best.event_id.head(n):
+        rows = sol.filter(pc.equal(sol.column("event_id"), eid))
+        post = catalog.posteriors("demo", filter=pc.field("event_id") == eid)
+        files = plot_fit(datasets_from_survey(_event_obs(survey, eid)), rows, post, out / f"event-{eid}")
+        print(f"plots for event {eid}: " + ", ".join(str(f) for f in files))

@@ -18,4 +18,7 @@ def configure(*, x64: bool = True, platform: str | None = None, log_level: str =
     if cache.lower() != "off":
         jax.config.update("jax_compilation_cache_dir", cache)
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
-    logging.basicConfig(level=getattr(logging, log_level.upper()), format="%(levelname)s %(name)s: %(message)s")
+    level = getattr(logging, log_level.upper())
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    for name in ("distributed", "bokeh", "tornado"):  # Dask logs at INFO by default
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))

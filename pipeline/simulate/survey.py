@@ -9,23 +9,21 @@ lens type. Reproducible: one ``numpy`` generator seeded from ``seed`` draws ever
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .. import schema
+from ..atomic import write_bytes, write_table
 from .noise import W149, NoiseModel
 from .population import draw_events, parse_mix
 from .presets import SurveyPreset, get_preset
 
-__all__ = ["WINDOWS", "simulate_survey", "light_curve_model", "observe", "write_survey", "read_survey"]
+__all__ = ["WINDOWS", "simulate_survey", "light_curve_model", "observe", "write_survey", "read_survey", "read_manifest"]
 
 WINDOWS = ("season", "event", "full")
 MIN_BUCKET = 1024  # light curves are padded to a power of two >= this many points
@@ -146,18 +144,6 @@ def simulate_survey(n_events: int, *, preset: str | SurveyPreset = "gbtds-2025",
         yield obs, meta, truth
 
 
-def _atomic_write(table: pa.Table, path: Path):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".parquet")
-    os.close(fd)
-    try:
-        pq.write_table(table, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
 def write_survey(out_dir, n_events: int, *, preset="gbtds-2025", mix="1L1S=0.6,2L1S=0.3,planet=0.1", seed=0,
                  window="season", parallax=False, overwrite=False, events_per_file=100, progress=None) -> dict:
     """Simulate and write ``out_dir/{obs,meta,truth}/part-*.parquet`` and ``manifest.json``."""
@@ -179,10 +165,10 @@ def write_survey(out_dir, n_events: int, *, preset="gbtds-2025", mix="1L1S=0.6,2
         if not buffers["meta"]:
             return
         obs = {k: np.concatenate([o[k] for o in buffers["obs"]]) for k in schema.OBS.names}
-        _atomic_write(schema.table(obs, schema.OBS), out / "obs" / f"part-{part:05d}.parquet")
+        write_table(schema.table(obs, schema.OBS), out / "obs" / f"part-{part:05d}.parquet")
         for name, sch in (("meta", schema.META), ("truth", schema.TRUTH)):
             cols = {k: [r[k] for r in buffers[name]] for k in sch.names}
-            _atomic_write(schema.table(cols, sch), out / name / f"part-{part:05d}.parquet")
+            write_table(schema.table(cols, sch), out / name / f"part-{part:05d}.parquet")
         for v in buffers.values():
             v.clear()
         part += 1
@@ -210,22 +196,30 @@ def write_survey(out_dir, n_events: int, *, preset="gbtds-2025", mix="1L1S=0.6,2
         "wall_time_s": round(time.perf_counter() - start, 3),
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    tmp = out / ".manifest.json.tmp"
-    tmp.write_text(json.dumps(manifest, indent=2))
-    os.replace(tmp, out / "manifest.json")
+    write_bytes(out / "manifest.json", json.dumps(manifest, indent=2).encode())
+    return manifest
+
+
+def read_manifest(survey_dir) -> dict:
+    """The survey's ``manifest.json``; refuses a missing one or another schema version."""
+    root = Path(survey_dir)
+    manifest_path = root / "manifest.json"
+    if not manifest_path.exists():
+        raise FileNotFoundError(f"{root} is not a simulated survey (no manifest.json)")
+    try:
+        manifest = json.loads(manifest_path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{manifest_path}: corrupt manifest ({exc})") from None
+    if manifest.get("schema_version") != schema.SCHEMA_VERSION:
+        raise ValueError(f"{root}: schema version {manifest.get('schema_version')} is not "
+                         f"{schema.SCHEMA_VERSION} (written by another version of microjax-survey)")
     return manifest
 
 
 def read_survey(survey_dir):
     """``(obs, meta, truth, manifest)`` as pandas DataFrames (+ dict) from a survey directory."""
     root = Path(survey_dir)
-    manifest_path = root / "manifest.json"
-    if not manifest_path.exists():
-        raise FileNotFoundError(f"{root} is not a simulated survey (no manifest.json)")
-    manifest = json.loads(manifest_path.read_text())
-    if manifest.get("schema_version") != schema.SCHEMA_VERSION:
-        raise ValueError(f"{root}: schema version {manifest.get('schema_version')} is not "
-                         f"{schema.SCHEMA_VERSION} (written by another version of microjax-survey)")
+    manifest = read_manifest(root)
     tables = [pq.read_table(root / name, schema=sch).to_pandas()
               for name, sch in (("obs", schema.OBS), ("meta", schema.META), ("truth", schema.TRUTH))]
     return (*tables, manifest)

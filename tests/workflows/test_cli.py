@@ -1,3 +1,4 @@
+import os
 import subprocess
 import sys
 
@@ -15,11 +16,6 @@ def test_help_lists_every_subcommand(capsys):
         assert name in out
 
 
-def test_planned_subcommand_says_not_yet_available(capsys):
-    assert cli.main(["query", "catalog/"]) == 2
-    assert "not yet available" in capsys.readouterr().err
-
-
 def test_unknown_subcommand_is_an_error(capsys):
     with pytest.raises(SystemExit) as exc:
         cli.main(["simulatte"])
@@ -28,17 +24,54 @@ def test_unknown_subcommand_is_an_error(capsys):
 
 
 def test_demo_runs_end_to_end(tmp_path):
-    """The console script as a user runs it: prints the table and writes the plot."""
-    out = subprocess.run([sys.executable, "-m", "workflows.cli", "demo", "--points", "200", "--out", str(tmp_path)],
-                         capture_output=True, text=True, timeout=600)
-    assert out.returncode == 0, out.stderr
-    assert "2L1S (s=1.1, q=3e-3)" in out.stdout and "A_max" in out.stdout
-    assert (tmp_path / "demo_light_curves.png").stat().st_size > 10_000
+    """The main job as a user runs it (shrunk): simulate, fit on a LocalCluster, summary, query, plots."""
+    out = subprocess.run([sys.executable, "-m", "workflows.cli", "demo", "--events", "2", "--mix", "1L1S=1",
+                          "--workers", "1", "--warmup", "60", "--samples", "60", "--plots", "1",
+                          "--out", str(tmp_path)], capture_output=True, text=True, timeout=900,
+                         env=dict(os.environ, MICROJAX_SURVEY_CACHE="off"))
+    assert out.returncode == 0, out.stdout + out.stderr
+    for text in ("dashboard: http", "Classification (true vs best-fit class)", "Query example", "demo finished in"):
+        assert text in out.stdout, out.stdout
+    assert list((tmp_path / "catalog" / "_ledger" / "run_id=demo").glob("event-*.json"))
+    assert list((tmp_path / "plots").rglob("lightcurve.png"))
 
 
-def test_demo_rejects_bad_points():
-    with pytest.raises(SystemExit, match="--points must be >= 10"):
-        cli.main(["demo", "--points", "3"])
+def test_demo_rejects_bad_events(capsys):
+    assert cli.main(["demo", "--events", "0"]) == 2
+    assert "--events must be a positive integer, got 0" in capsys.readouterr().err
+
+
+def test_fit_command_on_a_photometry_file(tmp_path):
+    import numpy as np
+    import pandas as pd
+
+    from pipeline.simulate.survey import simulate_survey
+
+    obs, _, truth = next(iter(simulate_survey(1, mix="1L1S=1", seed=4, window="event")))
+    obs = pd.DataFrame(obs)
+    lines = "".join(f"{t - 2450000:.6f} {m:.5f} {e:.5f}\n" for t, m, e in zip(obs.bjd, obs.mag, obs.mag_err)
+                    if np.isfinite(m))
+    (tmp_path / "event.dat").write_text("# hjd-2450000 mag err\n" + lines)
+    out = subprocess.run([sys.executable, "-m", "workflows.cli", "fit", str(tmp_path / "event.dat"), "--model", "1L1S",
+                          "--warmup", "60", "--samples", "60", "--out", str(tmp_path / "fit")],
+                         capture_output=True, text=True, timeout=900, env=dict(os.environ, MICROJAX_SURVEY_CACHE="off"))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "2450000 added" in out.stdout and "1L1S" in out.stdout
+    for name in ("solutions.parquet", "posterior.parquet", "lightcurve.png", "corner.png"):
+        assert (tmp_path / "fit" / name).exists(), name
+    draws = pd.read_parquet(tmp_path / "fit" / "posterior.parquet")
+    lo, hi = np.quantile(draws.tE, [0.005, 0.995])
+    assert lo <= truth["tE"] <= hi, (lo, truth["tE"], hi)
+
+
+def test_fit_command_bad_input_is_named(tmp_path, capsys):
+    (tmp_path / "bad.dat").write_text("2459800.1 18.0 0.01\n" * 12 + "2459800.2 18.0 zero\n")
+    assert cli.main(["fit", str(tmp_path / "bad.dat")]) == 2
+    err = capsys.readouterr().err
+    assert "bad.dat, line 13: error 'zero' is not a number" in err
+    (tmp_path / "good.dat").write_text("".join(f"{2459800 + 0.1 * k} 18.0 0.01\n" for k in range(20)))
+    assert cli.main(["fit", str(tmp_path / "good.dat"), "--parallax"]) == 2
+    assert "parallax needs the event coordinates: ra and dec" in capsys.readouterr().err
 
 
 def test_simulate_then_plot_from_the_command_line(tmp_path):

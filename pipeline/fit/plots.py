@@ -1,0 +1,124 @@
+"""Plots of a fit: light curve with model and residuals per dataset, caustics with the source track, corner plot."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jax.numpy as jnp
+import numpy as np
+
+from .models import ModelSpec, model_magnification
+
+__all__ = ["plot_fit", "spec_theta_from_row"]
+
+
+def spec_theta_from_row(row) -> tuple[ModelSpec, np.ndarray]:
+    """The model and fit coordinates of a solution row (its MAP values)."""
+    effects = (row.get("higher_order_effects") or "").split(",")
+    spec = ModelSpec(row["model_type"], finite_source="finite-source" in effects, parallax="parallax" in effects,
+                     method="auto")
+    theta = []
+    for name in spec.names:
+        p = name[4:] if name.startswith("log_") else name
+        v = row[f"{p}_map"]
+        theta.append(np.log(v) if name.startswith("log_") else v)
+    return spec, np.array(theta, float)
+
+
+def plot_fit(datasets, solutions, posterior, out_dir, *, max_corner: int = 6) -> list[Path]:
+    """Write ``lightcurve.png``, ``caustics.png`` (binary/triple) and ``corner.png`` for the best solution."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    import microjax_core as mc
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = solutions.to_pylist()
+    best = next((r for r in rows if r["is_best"]), None)
+    if best is None:
+        return []
+    written = []
+    spec, theta = spec_theta_from_row(best)
+    spec = ModelSpec(spec.model_type, spec.finite_source, False, spec.method)  # plotted without parallax offsets
+    fluxes = json.loads(best["fluxes_json"] or "{}")
+    fig, axes = plt.subplots(2, 1, figsize=(9, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    t_all = np.concatenate([d.t for d in datasets])
+    t0 = best["t0_map"]
+    te = best["tE_map"]
+    lo, hi = max(t_all.min(), t0 - 3 * te), min(t_all.max(), t0 + 3 * te)
+    grid = np.linspace(lo, hi, 3000)
+    a_grid = np.asarray(model_magnification(spec, jnp.asarray(theta), jnp.asarray(grid)))
+    for d in datasets:
+        fs, fb = fluxes.get(d.name, [np.nan, np.nan])
+        sel = (d.t >= lo) & (d.t <= hi)
+        a = np.asarray(model_magnification(spec, jnp.asarray(theta), jnp.asarray(d.t[sel])))
+        # plot in magnification units of the source: (F - fb)/fs
+        axes[0].errorbar(d.t[sel] - 2450000, (d.flux[sel] - fb) / fs, d.flux_err[sel] / abs(fs), fmt=".", ms=2,
+                         alpha=0.5, label=d.name)
+        axes[1].errorbar(d.t[sel] - 2450000, (d.flux[sel] - (fs * a + fb)) / abs(fs), d.flux_err[sel] / abs(fs),
+                         fmt=".", ms=2, alpha=0.5)
+    axes[0].plot(grid - 2450000, a_grid, "k-", lw=1, label=f"{best['mode_label']} (MAP)")
+    axes[0].set_ylabel("magnification (F - fb)/fs")
+    axes[0].legend(fontsize=8)
+    axes[0].set_title(f"event {best['event_id']}: {best['mode_label']}, chi2 = {best['chi2']:.1f} "
+                      f"/ {best['n_data_points']} points")
+    axes[1].axhline(0, color="k", lw=0.8)
+    axes[1].set_ylabel("residual")
+    axes[1].set_xlabel("BJD - 2450000")
+    fig.tight_layout()
+    fig.savefig(out_dir / "lightcurve.png", dpi=110)
+    plt.close(fig)
+    written.append(out_dir / "lightcurve.png")
+    if spec.model_type != "1L1S":
+        p = {k: best[f"{k}_map"] for k in ("s", "q", "s13", "q3", "psi")}
+        lens = mc.BinaryLens(p["s"], p["q"]) if spec.model_type == "2L1S" else mc.TripleLens(*p.values())
+        _, caustics = mc.critical_curves_and_caustics(lens, n_points=2000)
+        c = np.asarray(caustics).ravel()
+        w = np.asarray(mc.source_trajectory(jnp.asarray(grid), t0, te, best["u0_map"], best["alpha_map"]))
+        fig, ax = plt.subplots(figsize=(5.5, 5.5))
+        ax.plot(c.real, c.imag, ".", ms=1, color="C3", label="caustics")
+        ax.plot(w.real, w.imag, "k-", lw=1, label="source track")
+        if best.get("rho_map") and np.isfinite(best["rho_map"]):
+            k = np.argmin(np.abs(grid - t0))
+            ax.add_patch(plt.Circle((w[k].real, w[k].imag), best["rho_map"], color="C0", alpha=0.5))
+        span = max(1.5, 1.2 * np.abs(c).max())
+        ax.set_xlim(-span, span)
+        ax.set_ylim(-span, span)
+        ax.set_aspect("equal")
+        ax.set_xlabel("x [theta_E]")
+        ax.set_ylabel("y [theta_E]")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(out_dir / "caustics.png", dpi=110)
+        plt.close(fig)
+        written.append(out_dir / "caustics.png")
+    if posterior is not None and posterior.num_rows:
+        draws = posterior.to_pandas()
+        draws = draws[draws.solution_id == best["solution_id"]]
+        names = [n for n in ("t0", "tE", "u0", "rho", "alpha", "s", "q", "piEN", "piEE")
+                 if n in draws and np.isfinite(draws[n]).all()][:max_corner]
+        if names and len(draws):
+            k = len(names)
+            fig, axes = plt.subplots(k, k, figsize=(2 * k, 2 * k), squeeze=False)
+            for i, a in enumerate(names):
+                for j, b in enumerate(names):
+                    ax = axes[i, j]
+                    if j > i:
+                        ax.axis("off")
+                    elif i == j:
+                        ax.hist(draws[a], bins=30, color="C0", histtype="step")
+                    else:
+                        ax.plot(draws[b], draws[a], ".", ms=1, alpha=0.3)
+                    if i == k - 1:
+                        ax.set_xlabel(b, fontsize=8)
+                    if j == 0 and i > 0:
+                        ax.set_ylabel(a, fontsize=8)
+                    ax.tick_params(labelsize=6)
+            fig.tight_layout()
+            fig.savefig(out_dir / "corner.png", dpi=100)
+            plt.close(fig)
+            written.append(out_dir / "corner.png")
+    return written

@@ -1,0 +1,349 @@
+"""The staged fit of one event (DESIGN.md §5.2) -> solution rows + posterior draws in the catalog schema.
+
+``fit_event(datasets, config)`` runs without Dask (the pipeline only maps it):
+(1) point-lens grid + L-BFGS; (2) anomaly check on the residuals; (3) for anomalous
+events (``model="auto"``) or on request, a 2L1S search over ``(log s, log q, alpha)``
+seeded by the anomaly, local optimisation of the best distinct starts and of each
+mode's close/wide partner, modes kept within ``delta_chi2_window`` (2L1S stages run on
+time-binned data, ``binning``); (4) NUTS per kept mode, a mode whose chains have not
+converged (split R-hat >= 1.01 or divergences) sampled once more with twice the
+warm-up and draws; (5) one row per mode with ``relative_probability`` (BIC weights),
+chi^2 reported on the unbinned window. Any exception becomes a
+``failed`` row (never a crash inside a batch).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import traceback
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime, timezone
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pyarrow as pa
+
+from .. import schema
+from .models import LOG_PARAMS, ModelSpec
+from .binning import anomaly_intervals, bin_dataset
+from .objective import FitData, batched_chi2, bucket, chi2_function, fluxes_function, pack
+from .photometry import Dataset
+from .sample import SamplerSettings, run_nuts
+from .search import Mode, _peak_times, anomaly, binary_seeds, optimise, point_lens_search, residuals
+
+__all__ = ["FitConfig", "FitResult", "fit_event", "config_hash"]
+
+MODELS = ("auto", "1L1S", "2L1S")
+
+
+@dataclass(frozen=True)
+class FitConfig:
+    """Settings of the staged fit. ``model``: ``auto`` (1L1S, then 2L1S if the anomaly check fires) or one class.
+
+    ``finite_source_2l1s``: refine 2L1S modes with a finite source (``magnification``'s
+    point-source / multipole / ICRS tiers; Nelder-Mead on the value, NUTS in forward
+    mode) — accurate on caustic crossings but minutes per mode on a CPU; off, 2L1S
+    modes use a point source.
+    """
+
+    model: str = "auto"
+    parallax: bool = False
+    ra: float | None = None
+    dec: float | None = None
+    t0_par: float | None = None
+    finite_source_2l1s: bool = False
+    anomaly_delta_chi2: float = 50.0
+    anomaly_z: float = 5.0
+    delta_chi2_window: float = 100.0
+    max_modes: int = 3
+    n_starts: int = 8
+    window_tE: float = 5.0
+    search_points: int = 512
+    extend_unconverged: bool = True
+    sampler: SamplerSettings = field(default_factory=SamplerSettings)
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.model not in MODELS:
+            raise ValueError(f"model={self.model!r} is not one of {MODELS} (3L1S fits are not available yet)")
+        if self.parallax and (self.ra is None or self.dec is None):
+            raise ValueError("parallax needs the event coordinates: ra and dec (degrees)")
+
+
+def config_hash(config: FitConfig) -> str:
+    text = json.dumps(asdict(config), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+@dataclass
+class FitResult:
+    solutions: pa.Table
+    posterior: pa.Table
+    stages: dict
+
+
+def _inside(t, intervals):
+    out = np.zeros(t.shape, bool)
+    for lo, hi in intervals:
+        out |= (t >= lo) & (t <= hi)
+    return out
+
+
+def _drop(d, intervals):
+    keep = ~_inside(d.t, intervals)
+    return Dataset(d.name, d.band, d.t[keep], d.flux[keep], d.flux_err[keep], d.time_note, d.source)
+
+
+def _window(datasets, t0, te, intervals, k):
+    half = max(k * te, 10.0)
+    out = []
+    for d in datasets:
+        keep = (np.abs(d.t - t0) <= half) | _inside(d.t, intervals)
+        if keep.sum() < 10:
+            keep = np.ones_like(keep)
+        out.append(Dataset(d.name, d.band, d.t[keep], d.flux[keep], d.flux_err[keep], d.time_note, d.source))
+    return out
+
+
+def _thin(datasets, t_anomaly, limit):
+    """At most ``limit`` points per dataset for the grid search: half near the anomaly, half elsewhere."""
+    out = []
+    for d in datasets:
+        if len(d) <= limit:
+            out.append(d)
+            continue
+        near = np.abs(d.t - t_anomaly) <= 1.5 if np.isfinite(t_anomaly) else np.zeros(len(d), bool)
+        keep = np.zeros(len(d), bool)
+        for part, share in ((np.flatnonzero(near), limit // 2), (np.flatnonzero(~near), limit - min(near.sum(), limit // 2))):
+            if part.size:
+                keep[part[:: int(np.ceil(part.size / share))]] = True
+        out.append(Dataset(d.name, d.band, d.t[keep], d.flux[keep], d.flux_err[keep], d.time_note, d.source))
+    return out
+
+
+def _distinct(theta, kept, spec):
+    i_s, i_q, i_a = (spec.names.index(n) for n in ("log_s", "log_q", "alpha"))
+    for k in kept:
+        da = np.angle(np.exp(1j * (theta[i_a] - k[i_a])))
+        if abs(theta[i_s] - k[i_s]) < 0.05 and abs(theta[i_q] - k[i_q]) < 0.3 and abs(da) < 0.2:
+            return False
+    return True
+
+
+def _binary_modes(seed_modes, data: FitData, search: FitData, t_anomaly: float, config: FitConfig) -> list[Mode]:
+    spec = ModelSpec("2L1S", parallax=False, method="point")
+    seeds = np.concatenate([binary_seeds(m, t_anomaly) for m in seed_modes])
+    chi = batched_chi2(spec, seeds, search)
+    order = np.argsort(np.where(np.isfinite(chi), chi, np.inf))
+    starts = []
+    for i in order:
+        if len(starts) >= config.n_starts:
+            break
+        if np.isfinite(chi[i]) and _distinct(seeds[i], starts, spec):
+            starts.append(seeds[i])
+    # optimise every start on the thinned search data, polish the best on the fit data
+    rough = sorted((optimise(spec, s, search, maxiter=150) for s in starts), key=lambda m: m.chi2)
+    modes = [optimise(spec, m.theta, data, maxiter=200) for m in rough[: config.max_modes + 1]]
+    modes.sort(key=lambda m: m.chi2)
+    partners = []
+    i_s = spec.names.index("log_s")
+    for m in modes[:2]:  # the close/wide partner of the best modes (s <-> 1/s)
+        th = m.theta.copy()
+        th[i_s] = -th[i_s]
+        partners.append(optimise(spec, th, data, maxiter=200))
+    kept = []
+    for m in sorted(modes + partners, key=lambda m: m.chi2):
+        if m.chi2 - (kept[0].chi2 if kept else m.chi2) > config.delta_chi2_window or len(kept) >= config.max_modes:
+            break
+        if _distinct(m.theta, [k.theta for k in kept], spec):
+            kept.append(m)
+    for m in kept:
+        m.label = f"2L1S-{'wide' if m.value('log_s') > 0 else 'close'}"
+    if config.finite_source_2l1s:
+        fs_spec = ModelSpec("2L1S", finite_source=True, parallax=False, method="auto")
+        refined = []
+        for m in kept:
+            u0 = abs(m.value("u0"))
+            best = None
+            for rho in (1e-3, max(min(0.5 * u0, 0.05), 1e-4)):
+                th = np.r_[m.theta[:3], np.log(rho), m.theta[3:]]
+                r = optimise(fs_spec, th, data, gradient=False, maxiter=400)
+                best = r if best is None or r.chi2 < best.chi2 else best
+            best.label = m.label
+            refined.append(best)
+        kept = sorted(refined, key=lambda m: m.chi2)
+    return kept
+
+
+def _solution_rows(event_id, modes, posts, datasets, data, config, chi2_1l, anomaly_dchi2, extra):
+    n = data.n_points
+    scores = np.array([m.chi2 + len(m.spec.names) * np.log(n) for m in modes])  # BIC
+    prob = np.exp(-0.5 * (scores - scores.min()))
+    prob /= prob.sum()
+    best = int(np.argmin(scores))
+    rows, draws = [], []
+    for k, (m, post) in enumerate(zip(modes, posts)):
+        sid = f"{event_id}-{m.label}-{k}"
+        fs, fb, _ = fluxes_function(m.spec)(jnp.asarray(m.theta), data)
+        fs, fb = np.asarray(fs), np.asarray(fb)
+        row = {c: None for c in schema.SOLUTIONS.names}
+        row.update(event_id=int(event_id), solution_id=sid, model_type=m.spec.model_type,
+                   higher_order_effects=",".join(e for e, on in (("finite-source", m.spec.finite_source),
+                                                                 ("parallax", m.spec.parallax)) if on),
+                   mode_label=m.label, is_best=k == best, relative_probability=float(prob[k]),
+                   chi2=m.chi2, n_data_points=n, log_likelihood=-0.5 * m.chi2,
+                   delta_chi2_vs_1L1S=chi2_1l - m.chi2, anomaly_delta_chi2=anomaly_dchi2,
+                   fluxes_json=json.dumps({d.name: [float(a), float(b)] for d, a, b in zip(datasets, fs, fb)}))
+        for d, a, b in zip(datasets, fs, fb):
+            if d.band == "W149":
+                row["fs_W149"], row["fb_W149"] = float(a), float(b)
+        for name, v in zip(m.spec.names, m.theta):
+            p = LOG_PARAMS.get(name, name)
+            row[f"{p}_map"] = float(np.exp(v) if name in LOG_PARAMS else v)
+        if m.spec.model_type == "1L1S" and not m.spec.parallax:
+            row["u0_map"] = abs(row["u0_map"])
+        status = "ok"
+        if post is not None:
+            for p, x in post.draws.items():
+                q16, q50, q84 = np.quantile(x, [0.16, 0.5, 0.84])
+                if p == "alpha":  # circular: quantiles about the MAP direction
+                    ref = row["alpha_map"]
+                    x = ref + np.angle(np.exp(1j * (x - ref)))
+                    q16, q50, q84 = np.quantile(x, [0.16, 0.5, 0.84])
+                row.update({f"{p}_median": float(q50), f"{p}_q16": float(q16), f"{p}_q84": float(q84)})
+            row.update(r_hat_max=post.r_hat_max, ess_bulk_min=post.ess_bulk_min, ess_tail_min=post.ess_tail_min,
+                       n_divergences=post.n_divergences, bfmi_min=post.bfmi_min,
+                       n_warmup=post.settings.num_warmup, n_samples=post.settings.num_samples,
+                       n_chains=post.settings.num_chains)
+            if post.r_hat_max >= 1.01 or post.n_divergences > 0:
+                status = "unconverged"
+            shape = next(iter(post.draws.values())).shape
+            chains, idx = np.meshgrid(np.arange(shape[0]), np.arange(shape[1]), indexing="ij")
+            cols = {"event_id": np.full(chains.size, int(event_id)), "solution_id": [sid] * chains.size,
+                    "run_id": [extra.get("run_id", "")] * chains.size,
+                    "chain": chains.ravel().astype(np.int16), "draw": idx.ravel().astype(np.int32)}
+            for p in schema.PARAMETERS:
+                cols[p] = np.asarray(post.draws[p]).ravel() if p in post.draws else np.full(chains.size, np.nan)
+            draws.append(schema.table(cols, schema.POSTERIOR))
+        row.update(status=status, error_msg="", **extra)
+        rows.append(row)
+    return rows, draws
+
+
+def _failed_row(event_id, message, extra):
+    row = {c: None for c in schema.SOLUTIONS.names}
+    row.update(event_id=int(event_id), solution_id=f"{event_id}-failed", model_type="", mode_label="failed",
+               is_best=False, status="failed", error_msg=message[-2000:], **extra)
+    return row
+
+
+def _rows_table(rows):
+    return pa.Table.from_pylist(rows, schema=schema.SOLUTIONS)
+
+
+def fit_event(datasets: list[Dataset], config: FitConfig = FitConfig(), *, event_id: int = 0,
+              extra: dict | None = None, progress=None) -> FitResult:
+    """Fit one event; never raises for bad data or numerical failure (a ``failed`` row instead).
+
+    ``extra``: provenance columns (``run_id, device, worker, attempt, code_version,
+    config_hash``); ``progress(stage: str)`` is called as stages start.
+    """
+    start = time.perf_counter()
+    extra = dict(extra or {})
+    extra.setdefault("config_hash", config_hash(config))
+    extra.setdefault("created_utc", datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    extra.setdefault("device", jax.devices()[0].platform)
+    note = progress or (lambda stage: None)
+    stages = {}
+    try:
+        if not datasets or sum(len(d) for d in datasets) < 10:
+            raise ValueError(f"event {event_id}: fewer than 10 usable data points")
+        for d in datasets:
+            if not (np.all(np.isfinite(d.flux)) and np.all(np.isfinite(d.t)) and np.all(d.flux_err > 0)):
+                raise ValueError(f"event {event_id}, dataset {d.name}: non-finite flux/time or non-positive errors")
+        t0_par = config.t0_par
+        note("point-lens search")
+        tic = time.perf_counter()
+        full = pack(datasets)
+        point = point_lens_search(full)[0]
+        an = anomaly(point, full)
+        anomalous = an["delta_chi2"] >= config.anomaly_delta_chi2 and an["z"] >= config.anomaly_z
+        intervals, seeds = [], [point]
+        if anomalous:  # the point lens refitted without the anomaly seeds the binary search
+            r = residuals(point, full)
+            t_all = np.asarray(full.t)[np.asarray(full.mask)]
+            intervals = anomaly_intervals(t_all, r[np.asarray(full.mask)])
+            masked = [_drop(d, intervals) for d in datasets]
+            if all(len(d) >= 50 for d in masked):
+                seeds.append(point_lens_search(pack(masked))[0])
+        if anomalous:  # and generic point-lens shapes about the brightest epoch (robust to bad 1L1S fits)
+            t_peak = float(_peak_times(full, 1)[0])
+            seeds += [Mode(point.spec, np.array([t_peak, np.log(te), 0.1]), np.nan) for te in (3.0, 10.0, 30.0)]
+        ref = seeds[1] if len(seeds) > 4 else seeds[0]
+        t0, te, u0 = float(ref.theta[0]), float(np.exp(ref.theta[1])), abs(float(ref.theta[2]))
+        win = _window(datasets, t0, min(te, 60.0), intervals, config.window_tE)
+        par = {}
+        if config.parallax:
+            t0_par = t0 if t0_par is None else t0_par
+            par = dict(ra=config.ra, dec=config.dec, t0_par=t0_par)
+        data = pack(win, **par)
+        modes = point_lens_search(data, parallax=config.parallax)[:1]
+        # finite source for the point lens where it lowers chi^2 by more than 10
+        fs_spec = ModelSpec("1L1S", finite_source=True, parallax=config.parallax)
+        pm = modes[0]
+        fs_start = np.r_[pm.theta[:3], np.log(np.clip(abs(pm.value("u0")), 1e-4, 0.3)), pm.theta[3:]]
+        fsm = optimise(fs_spec, fs_start, data)
+        if fsm.chi2 < pm.chi2 - 10.0:
+            fsm.label = "1L1S"
+            modes = [fsm]
+        an = anomaly(modes[0], data)
+        anomalous = an["delta_chi2"] >= config.anomaly_delta_chi2 and an["z"] >= config.anomaly_z
+        stages["point_lens_s"] = time.perf_counter() - tic
+        fit_data = {id(m): data for m in modes}
+        if config.model == "2L1S" or (config.model == "auto" and anomalous):
+            note("binary search")
+            tic = time.perf_counter()
+            binned = [bin_dataset(d, t0, te, u0, keep=intervals) for d in win]
+            bdata = pack(binned)
+            search = pack(_thin(binned, an["t"], config.search_points), size=bucket(config.search_points))
+            bmodes = _binary_modes(seeds, bdata, search, an["t"], config)
+            stages["binary_search_s"] = time.perf_counter() - tic
+            point_b = optimise(modes[0].spec, modes[0].theta, bdata)
+            for m in bmodes:
+                fit_data[id(m)] = bdata
+            if config.model == "2L1S":
+                modes = bmodes
+            elif point_b.chi2 - bmodes[0].chi2 <= config.delta_chi2_window:
+                modes = modes + bmodes
+            else:
+                modes = bmodes
+        chi2_full = {id(m): float(chi2_function(m.spec)(jnp.asarray(m.theta), data)) for m in modes}
+        chi2_1l = float(chi2_function(pm.spec)(jnp.asarray(pm.theta), data)) if modes[0].spec.model_type != "1L1S" \
+            else chi2_full[id(modes[0])]
+        note("sampling")
+        tic = time.perf_counter()
+        posts = []
+        for k, m in enumerate(modes):
+            forward = m.spec.finite_source and m.spec.model_type != "1L1S"
+            post = run_nuts(m, fit_data[id(m)], config.sampler, seed=config.seed + k, forward=forward)
+            if config.extend_unconverged and (post.r_hat_max >= 1.01 or post.n_divergences > 0):
+                longer = replace(config.sampler, num_warmup=2 * config.sampler.num_warmup,
+                                 num_samples=2 * config.sampler.num_samples)
+                post = run_nuts(m, fit_data[id(m)], longer, seed=config.seed + 100 + k, forward=forward)
+            posts.append(post)
+        stages["sampling_s"] = time.perf_counter() - tic
+        extra["wall_time_s"] = time.perf_counter() - start
+        for m in modes:
+            m.chi2 = chi2_full[id(m)]
+        rows, draws = _solution_rows(event_id, modes, posts, win, data, config, chi2_1l, an["delta_chi2"], extra)
+        posterior = pa.concat_tables(draws) if draws else schema.POSTERIOR.empty_table()
+        stages.update(anomaly=an, n_window=data.n_points, bucket=int(data.t.shape[1]),
+                      n_binned=bdata.n_points if "binary_search_s" in stages else None)
+        return FitResult(_rows_table(rows), posterior, stages)
+    except Exception as exc:  # noqa: BLE001 - a failed fit is a row, never a crashed batch
+        extra["wall_time_s"] = time.perf_counter() - start
+        msg = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=-4)}"
+        return FitResult(_rows_table([_failed_row(event_id, msg, extra)]), schema.POSTERIOR.empty_table(),
+                         stages)

@@ -1,0 +1,69 @@
+"""Cluster specs: every shipped spec validates; bad specs are named; the local spec starts a real cluster."""
+from pathlib import Path
+
+import pytest
+
+from pipeline.clusters import ClusterSpecError, load_spec, make_cluster, validate_spec
+
+SPECS = Path(__file__).resolve().parents[2] / "cluster"
+
+
+@pytest.mark.parametrize("name, kind", [("local", "local"), ("slurm", "slurm"), ("kubernetes", "kubernetes"),
+                                        ("gpu-node", "gpu"), ("scheduler", "scheduler")])
+def test_shipped_specs_validate(name, kind):
+    assert load_spec(SPECS / f"{name}.yaml")["kind"] == kind
+
+
+@pytest.mark.parametrize("spec, message", [
+    ({}, "with a 'kind' key"),
+    ({"kind": "yarn"}, "kind 'yarn' is not one of"),
+    ({"kind": "local", "n_wrokers": 2}, "unknown keys ['n_wrokers']"),
+    ({"kind": "local", "n_workers": 0}, "n_workers must be a positive integer"),
+    ({"kind": "scheduler", "address": "localhost:8786"}, "address must be a scheduler URL"),
+    ({"kind": "slurm", "jobqueue": ["cores", 4]}, "jobqueue must be a mapping"),
+])
+def test_bad_specs_are_named(spec, message):
+    with pytest.raises(ClusterSpecError) as err:
+        validate_spec(spec, "my.yaml")
+    assert "my.yaml" in str(err.value) and message in str(err.value)
+
+
+def test_bad_yaml_and_missing_file(tmp_path):
+    (tmp_path / "x.yaml").write_text("kind: [local\n")
+    with pytest.raises(ClusterSpecError, match="not valid YAML"):
+        load_spec(tmp_path / "x.yaml")
+    with pytest.raises(ClusterSpecError, match="no such cluster spec"):
+        load_spec(tmp_path / "none.yaml")
+
+
+def test_optional_backends_say_what_to_install():
+    for kind, extra in (("slurm", "slurm"), ("kubernetes", "kubernetes"), ("gpu", "gpu")):
+        try:
+            __import__({"slurm": "dask_jobqueue", "kubernetes": "dask_kubernetes", "gpu": "dask_cuda"}[kind])
+            continue  # installed here: nothing to check without a live system
+        except ImportError:
+            pass
+        spec = {"kind": kind, "image": "x"} if kind == "kubernetes" else {"kind": kind}
+        with pytest.raises(ClusterSpecError, match=rf"microjax-survey\[{extra}\]"):
+            make_cluster(spec)
+
+
+def test_local_spec_starts_a_cluster_with_the_jax_environment():
+    from distributed import Client
+
+    spec = dict(load_spec(SPECS / "local.yaml"), n_workers=1, dashboard_address=":0")
+    with make_cluster(spec) as cluster, Client(cluster) as client:
+        assert len(client.scheduler_info()["workers"]) == 1
+        env = cluster.worker_spec[0]["options"]["env"]
+        assert env["JAX_ENABLE_X64"] == "1" and "intra_op_parallelism_threads=1" in env["XLA_FLAGS"]
+
+
+def test_slurm_spec_builds_a_job_script_with_the_jax_environment():
+    pytest.importorskip("dask_jobqueue")
+    cluster = make_cluster(load_spec(SPECS / "slurm.yaml"), scale=False)
+    try:
+        script = cluster.job_script()
+    finally:
+        cluster.close()
+    assert "#SBATCH" in script and "export JAX_ENABLE_X64='1'" in script
+    assert "intra_op_parallelism_threads=4" in script and "source ~/venvs/microjax-survey/bin/activate" in script

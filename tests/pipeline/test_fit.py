@@ -1,0 +1,101 @@
+"""Fitting one event: likelihood algebra, binning, a simulated 1L1S event recovered, failures as rows."""
+import numpy as np
+import pytest
+
+import microjax_core as mc
+from pipeline import schema
+from pipeline.fit import Dataset, FitConfig, SamplerSettings, fit_event
+from pipeline.fit.binning import bin_dataset
+from pipeline.simulate.survey import simulate_survey
+from pipeline.fit.photometry import datasets_from_survey
+
+
+def test_profiled_chi2_equals_least_squares():
+    rng = np.random.default_rng(1)
+    a = 1 + rng.exponential(size=200)
+    err = rng.uniform(0.5, 2, 200)
+    flux = 3 * a + 7 + rng.normal(size=200) * err
+    mask = np.ones(200, bool)
+    mask[-20:] = False
+    # independent: numpy's weighted least squares on the unmasked rows
+    design = np.stack([a, np.ones_like(a)], 1)[mask] / err[mask, None]
+    sol, res, *_ = np.linalg.lstsq(design, flux[mask] / err[mask], rcond=None)
+    np.testing.assert_allclose(mc.chi2_profiled(a, flux, err, mask), res[0], rtol=1e-10)
+    np.testing.assert_allclose(mc.solve_fluxes(a, flux, err, mask), sol, rtol=1e-10)
+
+
+def test_marginal_likelihood_equals_gaussian_integral():
+    rng = np.random.default_rng(2)
+    n = 30
+    a = 1 + rng.exponential(size=n)
+    err = rng.uniform(0.5, 2, n)
+    flux = 3 * a + 7 + rng.normal(size=n) * err
+    prior = 20.0
+    # independent: flux ~ N(0, diag(err^2) + prior^2 (a a^T + 1 1^T)) evaluated directly
+    cov = np.diag(err**2) + prior**2 * (np.outer(a, a) + 1.0)
+    sign, logdet = np.linalg.slogdet(cov)
+    expected = -0.5 * (flux @ np.linalg.solve(cov, flux) + logdet + n * np.log(2 * np.pi))
+    got = mc.log_likelihood_marginal(a, flux, err, np.ones(n, bool), prior)
+    np.testing.assert_allclose(got, expected, rtol=1e-10)
+
+
+def test_binning_keeps_chi2_differences():
+    """Binning changes chi^2 by a model-independent constant (to well under 1) for smooth models."""
+    rng = np.random.default_rng(3)
+    t = np.sort(rng.uniform(-20, 20, 4000))
+    u0, te = 0.3, 8.0
+
+    def pspl(t, u0, te):
+        u2 = (t / te) ** 2 + u0**2
+        return (u2 + 2) / np.sqrt(u2 * (u2 + 4))
+    err = np.full(t.size, 2.0)
+    flux = 100 * pspl(t, u0, te) + 50 + rng.normal(size=t.size) * err
+    d = Dataset("d", "W149", t, flux, err)
+    b = bin_dataset(d, 0.0, te, u0)
+    assert len(b) < len(d) / 4
+
+    def chi2(ds, u0_, te_):
+        a = pspl(ds.t, u0_, te_)
+        return float(mc.chi2_profiled(a, ds.flux, ds.flux_err, np.ones(len(ds), bool)))
+    for u0_, te_ in ((0.31, 8.0), (0.3, 8.3), (0.28, 7.7)):
+        delta_raw = chi2(d, u0_, te_) - chi2(d, u0, te)
+        delta_bin = chi2(b, u0_, te_) - chi2(b, u0, te)
+        assert abs(delta_raw - delta_bin) < 0.02 * abs(delta_raw) + 0.5
+
+
+@pytest.fixture(scope="module")
+def single_lens_event():
+    obs, meta, truth = next(iter(simulate_survey(1, mix="1L1S=1", seed=12, window="event")))
+    import pandas as pd
+    return datasets_from_survey(pd.DataFrame(obs)), truth
+
+
+def test_single_lens_recovered(single_lens_event):
+    datasets, truth = single_lens_event
+    res = fit_event(datasets, FitConfig(model="auto", sampler=SamplerSettings(num_warmup=200, num_samples=300)),
+                    event_id=7)
+    sol = res.solutions.to_pandas()
+    assert list(sol.status) == ["ok"], sol.error_msg.tolist()
+    best = sol.iloc[0]
+    assert best.model_type == "1L1S" and best.is_best and best.r_hat_max < 1.01 and best.n_divergences == 0
+    draws = res.posterior.to_pandas()
+    for p, true in (("t0", truth["t0"]), ("tE", truth["tE"]), ("u0", abs(truth["u0"]))):
+        lo, hi = np.quantile(draws[p], [0.025, 0.975])
+        assert lo <= true <= hi, (p, lo, true, hi)
+    assert res.solutions.schema.equals(schema.SOLUTIONS)
+    assert res.posterior.schema.equals(schema.POSTERIOR)
+    assert best.chi2 / best.n_data_points < 1.2
+
+
+def test_bad_events_become_failed_rows():
+    t = np.linspace(0, 10, 50) + 2461000
+    nan = Dataset("d", "W149", t, np.full(50, np.nan), np.ones(50))
+    res = fit_event([nan], FitConfig(), event_id=3)
+    row = res.solutions.to_pylist()[0]
+    assert row["status"] == "failed" and "non-finite flux" in row["error_msg"] and row["event_id"] == 3
+    res = fit_event([], FitConfig(), event_id=4)
+    assert res.solutions.to_pylist()[0]["status"] == "failed"
+    with pytest.raises(ValueError, match="3L1S fits are not available"):
+        FitConfig(model="3L1S")
+    with pytest.raises(ValueError, match="parallax needs the event coordinates"):
+        FitConfig(parallax=True)

@@ -1,0 +1,63 @@
+"""``microjax-survey fit FILE [FILE...]``: the staged fit of one event from photometry files, with plots."""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from .submit_cmd import add_fit_arguments, fit_config
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("files", nargs="+", help="photometry files (text: time mag|flux err [band]; or IPAC tables); "
+                                            "each file (and band) is its own dataset")
+    add_fit_arguments(p)
+    p.add_argument("--kind", default="auto", choices=["auto", "mag", "flux"],
+                   help="magnitudes or fluxes in the files (default: from the header or the values)")
+    p.add_argument("--parallax", action="store_true", help="fit annual parallax (needs --ra and --dec)")
+    p.add_argument("--ra", type=float, default=None, help="right ascension of the event, degrees")
+    p.add_argument("--dec", type=float, default=None, help="declination of the event, degrees")
+    p.add_argument("--t0-par", type=float, default=None, help="parallax reference time (default: the fitted t0)")
+    p.add_argument("--out", default="fit-output", help="directory for tables and plots (default fit-output)")
+
+
+def run(args) -> int:
+    from pipeline.fit import PhotometryError, fit_event, read_photometry
+
+    try:
+        datasets = [d for f in args.files for d in read_photometry(f, kind=args.kind)]
+        config = fit_config(args, parallax=args.parallax, ra=args.ra, dec=args.dec, t0_par=args.t0_par)
+    except (PhotometryError, ValueError) as exc:
+        print(f"microjax-survey fit: {exc}", file=sys.stderr)
+        return 2
+    for d in datasets:
+        print(f"dataset {d.name}: {len(d)} points, band {d.band}, {d.extra.get('kind')}, {d.time_note}")
+    tic = time.perf_counter()
+
+    def progress(stage):
+        print(f"[{time.perf_counter() - tic:7.1f} s] {stage} ...", file=sys.stderr, flush=True)
+    result = fit_event(datasets, config, progress=progress)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    import pyarrow.parquet as pq
+
+    pq.write_table(result.solutions, out / "solutions.parquet")
+    pq.write_table(result.posterior, out / "posterior.parquet")
+    df = result.solutions.to_pandas().sort_values("relative_probability", ascending=False)
+    cols = [c for c in ("mode_label", "status", "relative_probability", "chi2", "n_data_points", "t0_median",
+                        "tE_median", "u0_median", "rho_median", "s_median", "q_median", "alpha_median", "r_hat_max",
+                        "n_divergences") if c in df and df[c].notna().any()]
+    print(df[cols].to_string(index=False))
+    if (df.status == "failed").any():
+        print(df.error_msg.iloc[0], file=sys.stderr)
+        return 1
+    try:
+        from pipeline.fit.plots import plot_fit
+
+        files = plot_fit(datasets, result.solutions, result.posterior, out)
+        print("plots: " + ", ".join(str(f) for f in files))
+    except ImportError:
+        print("(matplotlib not installed: no plots; pip install 'microjax-survey[plot]')")
+    print(f"wrote {out / 'solutions.parquet'} and {out / 'posterior.parquet'} in {time.perf_counter() - tic:.1f} s")
+    return 0
