@@ -7,7 +7,8 @@ seeded by the anomaly, local optimisation of the best distinct starts and of eac
 mode's close/wide partner, modes kept within ``delta_chi2_window`` (2L1S stages run on
 time-binned data, ``binning``); (4) NUTS per kept mode, a mode whose chains have not
 converged (split R-hat >= 1.01 or divergences) sampled once more with twice the
-warm-up and draws; (5) one row per mode with ``relative_probability`` (BIC weights),
+warm-up and draws, a mode with chi^2/dof > ``max_reduced_chi2`` not sampled (status
+``unconverged``, the reason in ``error_msg``); (5) one row per mode with ``relative_probability`` (BIC weights),
 chi^2 reported on the unbinned window. Any exception becomes a
 ``failed`` row (never a crash inside a batch).
 """
@@ -62,6 +63,7 @@ class FitConfig:
     window_tE: float = 5.0
     search_points: int = 512
     extend_unconverged: bool = True
+    max_reduced_chi2: float = 5.0
     sampler: SamplerSettings = field(default_factory=SamplerSettings)
     seed: int = 0
 
@@ -177,7 +179,7 @@ def _binary_modes(seed_modes, data: FitData, search: FitData, t_anomaly: float, 
     return kept
 
 
-def _solution_rows(event_id, modes, posts, datasets, data, config, chi2_1l, anomaly_dchi2, extra):
+def _solution_rows(event_id, modes, posts, datasets, data, config, chi2_1l, anomaly_dchi2, extra, skipped):
     n = data.n_points
     scores = np.array([m.chi2 + len(m.spec.names) * np.log(n) for m in modes])  # BIC
     prob = np.exp(-0.5 * (scores - scores.min()))
@@ -227,7 +229,9 @@ def _solution_rows(event_id, modes, posts, datasets, data, config, chi2_1l, anom
             for p in schema.PARAMETERS:
                 cols[p] = np.asarray(post.draws[p]).ravel() if p in post.draws else np.full(chains.size, np.nan)
             draws.append(schema.table(cols, schema.POSTERIOR))
-        row.update(status=status, error_msg="", **extra)
+        if k in skipped:
+            status = "unconverged"
+        row.update(status=status, error_msg=skipped.get(k, ""), **extra)
         rows.append(row)
     return rows, draws
 
@@ -324,9 +328,16 @@ def fit_event(datasets: list[Dataset], config: FitConfig = FitConfig(), *, event
             else chi2_full[id(modes[0])]
         note("sampling")
         tic = time.perf_counter()
-        posts = []
+        posts, skipped = [], {}
         for k, m in enumerate(modes):
             forward = m.spec.finite_source and m.spec.model_type != "1L1S"
+            d = fit_data[id(m)]
+            reduced = m.chi2 / max(d.n_points - len(m.spec.names) - 2 * len(win), 1)
+            if reduced > config.max_reduced_chi2:  # the model does not describe the data: no posterior to sample
+                skipped[k] = (f"not sampled: chi2/dof = {reduced:.1f} > {config.max_reduced_chi2} at the mode "
+                              "(a finite-source 2L1S fit, --finite-source-2l1s, may be needed)")
+                posts.append(None)
+                continue
             post = run_nuts(m, fit_data[id(m)], config.sampler, seed=config.seed + k, forward=forward)
             if config.extend_unconverged and (post.r_hat_max >= 1.01 or post.n_divergences > 0):
                 longer = replace(config.sampler, num_warmup=2 * config.sampler.num_warmup,
@@ -337,7 +348,8 @@ def fit_event(datasets: list[Dataset], config: FitConfig = FitConfig(), *, event
         extra["wall_time_s"] = time.perf_counter() - start
         for m in modes:
             m.chi2 = chi2_full[id(m)]
-        rows, draws = _solution_rows(event_id, modes, posts, win, data, config, chi2_1l, an["delta_chi2"], extra)
+        rows, draws = _solution_rows(event_id, modes, posts, win, data, config, chi2_1l, an["delta_chi2"], extra,
+                                     skipped)
         posterior = pa.concat_tables(draws) if draws else schema.POSTERIOR.empty_table()
         stages.update(anomaly=an, n_window=data.n_points, bucket=int(data.t.shape[1]),
                       n_binned=bdata.n_points if "binary_search_s" in stages else None)

@@ -165,10 +165,10 @@ def write_survey(out_dir, n_events: int, *, preset="gbtds-2025", mix="1L1S=0.6,2
         if not buffers["meta"]:
             return
         obs = {k: np.concatenate([o[k] for o in buffers["obs"]]) for k in schema.OBS.names}
-        write_table(schema.table(obs, schema.OBS), out / "obs" / f"part-{part:05d}.parquet")
+        write_table(out / "obs" / f"part-{part:05d}.parquet", schema.table(obs, schema.OBS))
         for name, sch in (("meta", schema.META), ("truth", schema.TRUTH)):
             cols = {k: [r[k] for r in buffers[name]] for k in sch.names}
-            write_table(schema.table(cols, sch), out / name / f"part-{part:05d}.parquet")
+            write_table(out / name / f"part-{part:05d}.parquet", schema.table(cols, sch))
         for v in buffers.values():
             v.clear()
         part += 1

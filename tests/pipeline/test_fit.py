@@ -99,3 +99,13 @@ def test_bad_events_become_failed_rows():
         FitConfig(model="3L1S")
     with pytest.raises(ValueError, match="parallax needs the event coordinates"):
         FitConfig(parallax=True)
+
+
+def test_a_model_that_cannot_describe_the_data_is_not_sampled():
+    """A periodic variable is no microlensing event: the 1L1S mode is reported unsampled, with the reason."""
+    t = np.linspace(0, 60, 600) + 2461000
+    flux = 100 + 20 * np.sin(2 * np.pi * t / 3.7)
+    res = fit_event([Dataset("var", "W149", t, flux, np.full(t.size, 0.5))], FitConfig(model="1L1S"), event_id=9)
+    row = res.solutions.to_pylist()[0]
+    assert row["status"] == "unconverged" and row["error_msg"].startswith("not sampled: chi2/dof = ")
+    assert row["t0_map"] is not None and row["r_hat_max"] is None and res.posterior.num_rows == 0
