@@ -9,6 +9,8 @@ def configure(*, x64: bool = True, platform: str | None = None, log_level: str =
     """Enable float64 and pick the JAX platform before any computation runs."""
     if platform:
         os.environ.setdefault("JAX_PLATFORMS", platform)
+    # Dask configures its loggers at INFO when distributed is imported: quieter unless asked for
+    os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "info" if log_level.upper() in ("INFO", "DEBUG") else "warning")
     import jax
 
     jax.config.update("jax_enable_x64", x64)
