@@ -23,7 +23,7 @@ demo: $(VENV)/.installed-demo
 	$(BIN)/microjax-survey demo
 
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -q -m "not slow"
+	$(BIN)/python -m pytest -q -m "not slow" --durations=15
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_point_source.py

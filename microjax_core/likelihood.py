@@ -26,17 +26,38 @@ def normal_matrix(magnification, flux, flux_err, mask):
     return m, b, jnp.sum(wgt * f * f)
 
 
+def _centred(magnification, flux, flux_err, mask):
+    """Weighted means and centred sums: ``(a_bar, f_bar, S_aa, S_af, S_ff)`` about the means.
+
+    Solving in centred variables is the same least-squares problem as the 2x2 normal
+    equations, but stays finite when ``A`` is constant over the dataset (``M`` singular:
+    then ``fs = 0`` and ``fb`` is the mean flux) and loses no digits when ``A`` is close to 1.
+    """
+    wgt = jnp.where(mask, 1.0 / flux_err**2, 0.0)
+    w_sum = jnp.sum(wgt)
+    a_bar = jnp.sum(wgt * jnp.where(mask, magnification, 0.0)) / w_sum
+    f_bar = jnp.sum(wgt * jnp.where(mask, flux, 0.0)) / w_sum
+    da = jnp.where(mask, magnification - a_bar, 0.0)
+    df = jnp.where(mask, flux - f_bar, 0.0)
+    return a_bar, f_bar, jnp.sum(wgt * da * da), jnp.sum(wgt * da * df), jnp.sum(wgt * df * df)
+
+
+def _safe_ratio(num, den):
+    ok = den > 0.0
+    return jnp.where(ok, num / jnp.where(ok, den, 1.0), 0.0)
+
+
 def solve_fluxes(magnification, flux, flux_err, mask):
-    """Weighted least-squares ``(fs, fb)`` for ``flux ~ fs A + fb``."""
-    m, b, _ = normal_matrix(magnification, flux, flux_err, mask)
-    sol = jnp.linalg.solve(m, b)
-    return sol[0], sol[1]
+    """Weighted least-squares ``(fs, fb)`` for ``flux ~ fs A + fb`` (``fs = 0`` when ``A`` is constant)."""
+    a_bar, f_bar, s_aa, s_af, _ = _centred(magnification, flux, flux_err, mask)
+    fs = _safe_ratio(s_af, s_aa)
+    return fs, f_bar - fs * a_bar
 
 
 def chi2_profiled(magnification, flux, flux_err, mask):
     """``min over (fs, fb)`` of chi^2 (the profile likelihood is ``-chi2/2``)."""
-    m, b, c = normal_matrix(magnification, flux, flux_err, mask)
-    return c - b @ jnp.linalg.solve(m, b)
+    _, _, s_aa, s_af, s_ff = _centred(magnification, flux, flux_err, mask)
+    return s_ff - _safe_ratio(s_af * s_af, s_aa)
 
 
 def log_likelihood_marginal(magnification, flux, flux_err, mask, prior_sigma):

@@ -25,6 +25,25 @@ def spec_theta_from_row(row) -> tuple[ModelSpec, np.ndarray]:
     return spec, np.array(theta, float)
 
 
+def _anomaly_window(spec, theta, lo, hi):
+    """Times where the lens model departs most from the single lens with the same (t0, tE, u0), padded."""
+    grid = np.linspace(lo, hi, 20000)
+    a = np.asarray(model_magnification(spec, jnp.asarray(theta), jnp.asarray(grid)))
+    single = np.asarray(model_magnification(ModelSpec("1L1S"), jnp.asarray(theta[:3]), jnp.asarray(grid)))
+    dev = np.abs(a - single) / single
+    if not np.isfinite(dev).all() or dev.max() < 1e-3:
+        return None
+    k = int(np.argmax(dev))
+    big = np.flatnonzero(dev > 0.2 * dev[k])
+    # the contiguous run of large deviations around the peak deviation
+    runs = np.split(big, np.flatnonzero(np.diff(big) > 1) + 1)
+    run = next(r for r in runs if r[0] <= k <= r[-1])
+    a_lo, a_hi = grid[run[0]], grid[run[-1]]
+    pad = max(0.5 * (a_hi - a_lo), 0.3)
+    a_lo, a_hi = max(lo, a_lo - pad), min(hi, a_hi + pad)
+    return None if a_hi - a_lo > 0.5 * (hi - lo) else (a_lo, a_hi)
+
+
 def plot_fit(datasets, solutions, posterior, out_dir, *, max_corner: int = 6) -> list[Path]:
     """Write ``lightcurve.png``, ``caustics.png`` (binary/triple) and ``corner.png`` for the best solution."""
     import matplotlib
@@ -44,30 +63,69 @@ def plot_fit(datasets, solutions, posterior, out_dir, *, max_corner: int = 6) ->
     spec, theta = spec_theta_from_row(best)
     spec = ModelSpec(spec.model_type, spec.finite_source, False, spec.method)  # plotted without parallax offsets
     fluxes = json.loads(best["fluxes_json"] or "{}")
-    fig, axes = plt.subplots(2, 1, figsize=(9, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     t_all = np.concatenate([d.t for d in datasets])
     t0 = best["t0_map"]
     te = best["tE_map"]
     lo, hi = max(t_all.min(), t0 - 3 * te), min(t_all.max(), t0 + 3 * te)
-    grid = np.linspace(lo, hi, 3000)
-    a_grid = np.asarray(model_magnification(spec, jnp.asarray(theta), jnp.asarray(grid)))
-    for d in datasets:
-        fs, fb = fluxes.get(d.name, [np.nan, np.nan])
-        sel = (d.t >= lo) & (d.t <= hi)
-        a = np.asarray(model_magnification(spec, jnp.asarray(theta), jnp.asarray(d.t[sel])))
-        # plot in magnification units of the source: (F - fb)/fs
-        axes[0].errorbar(d.t[sel] - 2450000, (d.flux[sel] - fb) / fs, d.flux_err[sel] / abs(fs), fmt=".", ms=2,
+    zoom = _anomaly_window(spec, theta, lo, hi) if spec.model_type != "1L1S" else None
+    if zoom is None:
+        fig, axes = plt.subplots(2, 1, figsize=(9, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+        panels = [(axes[0], axes[1], lo, hi)]
+    else:
+        fig, axes = plt.subplots(2, 2, figsize=(13, 6), sharex="col",
+                                 gridspec_kw={"height_ratios": [3, 1], "width_ratios": [2, 1]})
+        panels = [(axes[0, 0], axes[1, 0], lo, hi), (axes[0, 1], axes[1, 1], *zoom)]
+    for k, (top, bottom, a_lo, a_hi) in enumerate(panels):
+        grid = np.linspace(a_lo, a_hi, 3000)
+        a_grid = np.asarray(model_magnification(spec, jnp.asarray(theta), jnp.asarray(grid)))
+        for d in datasets:
+            fs, fb = fluxes.get(d.name, [np.nan, np.nan])
+            sel = (d.t >= a_lo) & (d.t <= a_hi)
+            a = np.asarray(model_magnification(spec, jnp.asarray(theta), jnp.asarray(d.t[sel])))
+            # plot in magnification units of the source: (F - fb)/fs
+            top.errorbar(d.t[sel] - 2450000, (d.flux[sel] - fb) / fs, d.flux_err[sel] / abs(fs), fmt=".", ms=2,
                          alpha=0.5, label=d.name)
-        axes[1].errorbar(d.t[sel] - 2450000, (d.flux[sel] - (fs * a + fb)) / abs(fs), d.flux_err[sel] / abs(fs),
-                         fmt=".", ms=2, alpha=0.5)
-    axes[0].plot(grid - 2450000, a_grid, "k-", lw=1, label=f"{best['mode_label']} (MAP)")
-    axes[0].set_ylabel("magnification (F - fb)/fs")
-    axes[0].legend(fontsize=8)
-    axes[0].set_title(f"event {best['event_id']}: {best['mode_label']}, chi2 = {best['chi2']:.1f} "
-                      f"/ {best['n_data_points']} points")
-    axes[1].axhline(0, color="k", lw=0.8)
-    axes[1].set_ylabel("residual")
-    axes[1].set_xlabel("BJD - 2450000")
+            bottom.errorbar(d.t[sel] - 2450000, (d.flux[sel] - (fs * a + fb)) / abs(fs), d.flux_err[sel] / abs(fs),
+                            fmt=".", ms=2, alpha=0.5)
+        top.plot(grid - 2450000, a_grid, "k-", lw=1, label=f"{best['mode_label']} (MAP)")
+        bottom.axhline(0, color="k", lw=0.8)
+        bottom.set_xlabel("BJD - 2450000")
+        bottom.xaxis.set_major_locator(plt.MaxNLocator(5 if k == 0 else 3))
+        if k == 1:  # the anomaly itself: binned data minus the single lens of the same (t0, tE, u0)
+            single = ModelSpec("1L1S")
+            s_grid = np.asarray(model_magnification(single, jnp.asarray(theta[:3]), jnp.asarray(grid)))
+            bottom.cla()
+            bottom.axhline(0, color="k", lw=0.8)
+            bottom.plot(grid - 2450000, a_grid - s_grid, "C3-", lw=1, label="binary - single lens")
+            for d in datasets:
+                fs, fb = fluxes.get(d.name, [np.nan, np.nan])
+                sel = (d.t >= a_lo) & (d.t <= a_hi)
+                if sel.sum() < 10:
+                    continue
+                a1 = np.asarray(model_magnification(single, jnp.asarray(theta[:3]), jnp.asarray(d.t[sel])))
+                r, w = (d.flux[sel] - fb) / fs - a1, (fs / d.flux_err[sel]) ** 2
+                edges = np.linspace(a_lo, a_hi, 41)
+                idx = np.clip(np.digitize(d.t[sel], edges) - 1, 0, 39)
+                sw = np.bincount(idx, w, 40)
+                ok = sw > 0
+                mean = np.bincount(idx, w * r, 40)[ok] / sw[ok]
+                centre = np.bincount(idx, w * d.t[sel], 40)[ok] / sw[ok]
+                bottom.errorbar(centre - 2450000, mean, 1 / np.sqrt(sw[ok]), fmt="o", ms=3, color="C0")
+            bottom.set_ylabel("data - single lens", fontsize=8)
+            bottom.set_xlabel("BJD - 2450000")
+            bottom.legend(fontsize=7)
+            bottom.xaxis.set_major_locator(plt.MaxNLocator(3))
+            bottom.ticklabel_format(axis="x", useOffset=False)
+        if k == 0:
+            top.set_ylabel("magnification (F - fb)/fs")
+            top.legend(fontsize=8)
+            top.set_title(f"event {best['event_id']}: {best['mode_label']}, chi2 = {best['chi2']:.1f} "
+                          f"/ {best['n_data_points']} points")
+            bottom.set_ylabel("residual")
+            if zoom is not None:
+                top.axvspan(zoom[0] - 2450000, zoom[1] - 2450000, color="C1", alpha=0.15)
+        else:
+            top.set_title("anomaly (zoom)")
     fig.tight_layout()
     fig.savefig(out_dir / "lightcurve.png", dpi=110)
     plt.close(fig)

@@ -51,6 +51,7 @@ class Posterior:
     n_divergences: int
     bfmi_min: float
     settings: SamplerSettings = None
+    mean_steps: float = float("nan")  # leapfrog steps per draw (2**tree_depth - 1 at most)
 
 
 def _event_model(spec: ModelSpec, data: FitData, centre, scale, lo, hi):
@@ -107,7 +108,7 @@ def run_nuts(mode: Mode, data: FitData, settings: SamplerSettings, *, seed: int 
     mcmc = _mcmc(spec, settings, forward, tuple(data.t.shape))
     init = {"z": jnp.zeros((settings.num_chains, len(spec.names)))}
     mcmc.run(jax.random.PRNGKey(seed), data, jnp.asarray(mode.theta), jnp.asarray(scale), jnp.asarray(lo),
-             jnp.asarray(hi), init_params=init, extra_fields=("diverging", "energy"))
+             jnp.asarray(hi), init_params=init, extra_fields=("diverging", "energy", "num_steps"))
     theta = np.asarray(mcmc.get_samples(group_by_chain=True)["theta"])  # (chains, draws, k)
     extra = mcmc.get_extra_fields(group_by_chain=True)
     draws, rhat, ess, tail = {}, [], [], []
@@ -119,4 +120,5 @@ def run_nuts(mode: Mode, data: FitData, settings: SamplerSettings, *, seed: int 
         draws[LOG_PARAMS.get(name, name)] = np.exp(x) if name in LOG_PARAMS else x
     return Posterior(draws=draws, r_hat_max=float(np.nanmax(rhat)), ess_bulk_min=float(np.nanmin(ess)),
                      ess_tail_min=float(np.nanmin(tail)), n_divergences=int(np.asarray(extra["diverging"]).sum()),
-                     bfmi_min=float(np.min(_bfmi(extra["energy"]))), settings=settings)
+                     bfmi_min=float(np.min(_bfmi(extra["energy"]))), settings=settings,
+                     mean_steps=float(np.mean(extra["num_steps"])))

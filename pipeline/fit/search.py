@@ -59,6 +59,8 @@ def optimise(spec: ModelSpec, theta0, data: FitData, *, maxiter: int = 300, grad
             return v, g
         res = scipy.optimize.minimize(f, x0, jac=True, method="L-BFGS-B", bounds=bounds,
                                       options={"maxiter": maxiter})
+        if res.nit == 0 and not res.success:  # the first line search failed (e.g. a step off the data): simplex
+            return optimise(spec, x0, data, maxiter=maxiter * 4, gradient=False)
     else:
         fn = chi2_function(spec)
 

@@ -24,6 +24,25 @@ def test_profiled_chi2_equals_least_squares():
     np.testing.assert_allclose(mc.solve_fluxes(a, flux, err, mask), sol, rtol=1e-10)
 
 
+def test_profiled_chi2_is_finite_when_the_magnification_is_constant():
+    """A trajectory far from the lens (A = 1 everywhere) must give a finite chi^2 and gradient, not NaN."""
+    import jax
+
+    rng = np.random.default_rng(3)
+    err = rng.uniform(0.5, 2, 100)
+    flux = 5 + rng.normal(size=100) * err
+    mask = np.ones(100, bool)
+    w = 1 / err**2
+    # independent: with A constant only fb = weighted mean flux is identifiable, chi^2 = sum w (f - mean)^2
+    mean = np.sum(w * flux) / np.sum(w)
+    np.testing.assert_allclose(mc.chi2_profiled(np.ones(100), flux, err, mask), np.sum(w * (flux - mean) ** 2),
+                               rtol=1e-12)
+    fs, fb = mc.solve_fluxes(np.ones(100), flux, err, mask)
+    assert fs == 0 and np.isclose(fb, mean)
+    grad = jax.grad(lambda a: mc.chi2_profiled(a, flux, err, mask))(np.ones(100))
+    assert np.all(np.isfinite(np.asarray(grad)))
+
+
 def test_marginal_likelihood_equals_gaussian_integral():
     rng = np.random.default_rng(2)
     n = 30
