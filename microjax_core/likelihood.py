@@ -47,17 +47,42 @@ def _safe_ratio(num, den):
     return jnp.where(ok, num / jnp.where(ok, den, 1.0), 0.0)
 
 
-def solve_fluxes(magnification, flux, flux_err, mask):
-    """Weighted least-squares ``(fs, fb)`` for ``flux ~ fs A + fb`` (``fs = 0`` when ``A`` is constant)."""
-    a_bar, f_bar, s_aa, s_af, _ = _centred(magnification, flux, flux_err, mask)
+def _profile(magnification, flux, flux_err, mask, fb_min):
+    """``(fs, fb, chi2)`` minimising chi^2, with ``fb >= fb_min`` (``-inf``: no bound).
+
+    Where the free solution has ``fb < fb_min`` the bound is active and ``fs`` is the
+    one-parameter fit of ``flux - fb_min`` by ``fs A`` (constrained least squares: chi^2
+    stays continuous across the bound).
+    """
+    a_bar, f_bar, s_aa, s_af, s_ff = _centred(magnification, flux, flux_err, mask)
     fs = _safe_ratio(s_af, s_aa)
-    return fs, f_bar - fs * a_bar
+    fb = f_bar - fs * a_bar
+    chi2 = s_ff - _safe_ratio(s_af * s_af, s_aa)
+    bounded = jnp.isfinite(fb_min)
+    floor = jnp.where(bounded, fb_min, 0.0)
+    wgt = jnp.where(mask, 1.0 / flux_err**2, 0.0)
+    a = jnp.where(mask, magnification, 0.0)
+    g = jnp.where(mask, flux - floor, 0.0)
+    w_aa, w_ag, w_gg = jnp.sum(wgt * a * a), jnp.sum(wgt * a * g), jnp.sum(wgt * g * g)
+    fs_c = _safe_ratio(w_ag, w_aa)
+    chi2_c = w_gg - _safe_ratio(w_ag * w_ag, w_aa)
+    active = bounded & (fb < floor)
+    return jnp.where(active, fs_c, fs), jnp.where(active, floor, fb), jnp.where(active, chi2_c, chi2)
 
 
-def chi2_profiled(magnification, flux, flux_err, mask):
-    """``min over (fs, fb)`` of chi^2 (the profile likelihood is ``-chi2/2``)."""
-    _, _, s_aa, s_af, s_ff = _centred(magnification, flux, flux_err, mask)
-    return s_ff - _safe_ratio(s_af * s_af, s_aa)
+def solve_fluxes(magnification, flux, flux_err, mask, fb_min=-jnp.inf):
+    """Weighted least-squares ``(fs, fb)`` for ``flux ~ fs A + fb`` with ``fb >= fb_min``.
+
+    ``fs = 0`` when ``A`` is constant. ``fb_min = 0`` is the physical bound for fluxes on
+    an absolute scale (the blend cannot be negative); leave it ``-inf`` for difference fluxes.
+    """
+    fs, fb, _ = _profile(magnification, flux, flux_err, mask, fb_min)
+    return fs, fb
+
+
+def chi2_profiled(magnification, flux, flux_err, mask, fb_min=-jnp.inf):
+    """``min over (fs, fb >= fb_min)`` of chi^2 (the profile likelihood is ``-chi2/2``)."""
+    return _profile(magnification, flux, flux_err, mask, fb_min)[2]
 
 
 def log_likelihood_marginal(magnification, flux, flux_err, mask, prior_sigma):

@@ -143,6 +143,9 @@ def submit(survey_dir, catalog_dir, client, *, config: FitConfig = FitConfig(), 
     if catalog.root.joinpath("runs", f"{run_id}.json").exists():
         record["previous"] = catalog.run_record(run_id)
         record["previous"].pop("previous", None)
+    from . import dashboard
+
+    record["progress_page"] = dashboard.install(client)
     catalog.write_run(run_id, record)
     tic = time.perf_counter()
     workers = len(client.scheduler_info().get("workers", {})) or 1
@@ -150,6 +153,7 @@ def submit(survey_dir, catalog_dir, client, *, config: FitConfig = FitConfig(), 
     cfg_future = client.scatter(config, broadcast=True)
     pending = iter(todo)
     counts = {"ok": 0, "unconverged": 0, "failed": 0}
+    health = {"r_hat_over_1_01": 0, "with_divergences": 0}
     per_worker: dict[str, dict] = {}
     stage_time = {"fit_s": 0.0, "write_s": 0.0}
 
@@ -174,6 +178,13 @@ def submit(survey_dir, catalog_dir, client, *, config: FitConfig = FitConfig(), 
         stage_time["write_s"] += time.perf_counter() - w0
         stage_time["fit_s"] += float(np.nansum(solutions.column("wall_time_s").to_numpy(zero_copy_only=False)[:1]))
         counts[entry["status"]] += 1
+        best = solutions.filter(solutions.column("is_best")).to_pylist()
+        if best and (best[0]["r_hat_max"] or 0) >= 1.01:
+            health["r_hat_over_1_01"] += 1
+        if best and (best[0]["n_divergences"] or 0) > 0:
+            health["with_divergences"] += 1
+        dashboard.report(client, run_id, n_events=len(event_ids), counts=counts,
+                         remaining=len(todo) - sum(counts.values()), elapsed_s=time.perf_counter() - tic, health=health)
         w = per_worker.setdefault(info["worker"], {"events": 0, "compilations": 0, "first_event": None,
                                                    "later_max": 0})
         w["events"] += 1
@@ -195,6 +206,8 @@ def submit(survey_dir, catalog_dir, client, *, config: FitConfig = FitConfig(), 
                   wall_time_s=wall, counts=counts, n_fitted=n, events_per_hour=3600 * n / wall if n else 0.0,
                   per_worker=per_worker, stage_time_s=stage_time)
     catalog.write_run(run_id, record)
+    dashboard.report(client, run_id, n_events=len(event_ids), counts=counts, remaining=len(todo) - n,
+                     elapsed_s=wall, health=health, status="finished")
     return record
 
 

@@ -58,6 +58,8 @@ def monitor_text(catalog, run_id) -> tuple[str, bool]:
     if rec.get("status") == "running" and rate > 0:
         lines.append(f"  estimated time left: {(total - done) / rate * 3600:.0f} s")
     lines.append(f"  dashboard: {rec.get('dashboard')}  (scheduler {rec.get('scheduler')})")
+    if rec.get("progress_page"):
+        lines.append(f"  survey progress page: {rec['progress_page']}")
     if done:
         sol = catalog.solutions(run_id, columns=["event_id", "is_best", "status", "r_hat_max", "n_divergences",
                                                  "wall_time_s", "model_type"]).to_pandas()

@@ -86,8 +86,11 @@ def run(args) -> int:
                        sampler=SamplerSettings(num_warmup=args.warmup, num_samples=args.samples, num_chains=2))
     cluster = local_cluster(args.workers, 1)
     client = Client(cluster)
+    from pipeline.dashboard import install
+
+    page = install(client)
     print(f"2/3 fitting on a local Dask cluster ({len(client.scheduler_info()['workers'])} workers); "
-          f"dashboard: {client.dashboard_link}", flush=True)
+          f"dashboard: {client.dashboard_link}" + (f", survey progress: {page}" if page else ""), flush=True)
     try:
         with tqdm(total=args.events, unit="event", desc="fitting", file=sys.stderr) as bar:
             record = submit(survey, catalog_dir, client, config=config, run_id="demo", progress=bar)

@@ -29,6 +29,8 @@ def add_fit_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--chains", type=int, default=2, help="NUTS chains (default 2)")
     p.add_argument("--finite-source-2l1s", action="store_true",
                    help="refine 2L1S modes with a finite source (ICRS; minutes per mode on a CPU)")
+    p.add_argument("--negative-blend", action="store_true",
+                   help="let the blend flux go negative on absolute (magnitude) photometry; default: fb >= 0")
     p.add_argument("--seed", type=int, default=0, help="random seed of the sampler (default 0)")
 
 
@@ -39,6 +41,7 @@ def fit_config(args, **extra):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name} must be a positive integer, got {getattr(args, name)}")
     return FitConfig(model=args.model, finite_source_2l1s=args.finite_source_2l1s, seed=args.seed,
+                     blend_floor=not args.negative_blend,
                      sampler=SamplerSettings(num_warmup=args.warmup, num_samples=args.samples,
                                              num_chains=args.chains), **extra)
 
@@ -88,8 +91,12 @@ def run(args) -> int:
     tic = time.perf_counter()
     try:
         n = len(ids) if args.limit is None else min(args.limit, len(ids))
+        from pipeline.dashboard import install
+
+        page = install(client)
         print(f"Dask dashboard: {client.dashboard_link}  (scheduler {client.scheduler.address}, "
-              f"{len(client.scheduler_info()['workers'])} workers)", flush=True)
+              f"{len(client.scheduler_info()['workers'])} workers)"
+              + (f"\nsurvey progress page: {page}" if page else ""), flush=True)
         with tqdm(total=n, unit="event", desc="fitting", file=sys.stderr) as bar:
             def start(done):
                 bar.update(done)

@@ -36,16 +36,18 @@ def bucket(n: int) -> int:
 @jax.tree_util.register_pytree_node_class
 @dataclass
 class FitData:
-    """Arrays ``(n_datasets, L)``: ``t, flux, err, mask`` and parallax ``offsets (n_datasets, 2, L)``."""
+    """Arrays ``(n_datasets, L)``: ``t, flux, err, mask``, parallax ``offsets (n_datasets, 2, L)`` and
+    the lower bound on each dataset's blend flux ``fb_min (n_datasets,)`` (``-inf``: none)."""
 
     t: jax.Array
     flux: jax.Array
     err: jax.Array
     mask: jax.Array
     offsets: jax.Array
+    fb_min: jax.Array
 
     def tree_flatten(self):
-        return (self.t, self.flux, self.err, self.mask, self.offsets), None
+        return (self.t, self.flux, self.err, self.mask, self.offsets, self.fb_min), None
 
     @classmethod
     def tree_unflatten(cls, aux, children):
@@ -56,8 +58,13 @@ class FitData:
         return int(np.asarray(self.mask).sum())
 
 
-def pack(datasets, *, error_scale=None, ra=None, dec=None, t0_par=None, size: int | None = None) -> FitData:
+def pack(datasets, *, error_scale=None, ra=None, dec=None, t0_par=None, size: int | None = None,
+         blend_floor: bool = True) -> FitData:
     """Pad datasets (``photometry.Dataset``) to one bucket. ``error_scale``: a factor per dataset.
+
+    ``blend_floor``: bound ``fb >= 0`` for datasets on an absolute flux scale
+    (``extra["absolute"]``: magnitudes converted to flux, the survey simulator's fluxes);
+    difference fluxes are never bounded.
 
     Parallax offsets are computed when ``ra, dec, t0_par`` are given (annual parallax,
     geocentric; ``microjax_core.parallax_offsets``).
@@ -77,7 +84,8 @@ def pack(datasets, *, error_scale=None, ra=None, dec=None, t0_par=None, size: in
         t[i, m:] = d.t[-1]  # inert padding: a real time, masked out
         if ra is not None:
             offsets[i] = np.stack([np.asarray(x) for x in mc.parallax_offsets(jnp.asarray(t[i]), ra, dec, t0_par)])
-    return FitData(*(jnp.asarray(a) for a in (t, flux, err, mask, offsets)))
+    fb_min = np.array([0.0 if blend_floor and d.extra.get("absolute", False) else -np.inf for d in datasets])
+    return FitData(*(jnp.asarray(a) for a in (t, flux, err, mask, offsets, fb_min)))
 
 
 def _magnifications(spec, theta, data):
@@ -89,7 +97,7 @@ def _magnifications(spec, theta, data):
 def _chi2(spec, theta, data):
     a = _magnifications(spec, theta, data)
     a = jnp.where(data.mask, a, 1.0)
-    per = jax.vmap(mc.likelihood.chi2_profiled)(a, data.flux, data.err, data.mask)
+    per = jax.vmap(mc.likelihood.chi2_profiled)(a, data.flux, data.err, data.mask, data.fb_min)
     return jnp.sum(per)
 
 
@@ -135,6 +143,6 @@ def fluxes_function(spec: ModelSpec):
 
     def f(theta, data):
         a = jnp.where(data.mask, _magnifications(spec, theta, data), 1.0)
-        fs, fb = jax.vmap(mc.likelihood.solve_fluxes)(a, data.flux, data.err, data.mask)
+        fs, fb = jax.vmap(mc.likelihood.solve_fluxes)(a, data.flux, data.err, data.mask, data.fb_min)
         return fs, fb, a
     return jax.jit(f)

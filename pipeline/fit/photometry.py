@@ -100,7 +100,7 @@ def _finish(path, name, band, rows, kind, zero_point):
     else:
         flux, err = v, e
     return Dataset(name=name, band=band, t=t, flux=flux, flux_err=err, time_note=note, source=str(path),
-                   extra={"kind": kind})
+                   extra={"kind": kind, "absolute": kind == "mag"})
 
 
 def _pick(names, candidates):
@@ -238,5 +238,6 @@ def datasets_from_survey(obs) -> list[Dataset]:
     for band, g in obs.groupby("band", sort=True):
         ok = np.isfinite(g["flux"].to_numpy()) & (g["flux_err"].to_numpy() > 0) & ~g["saturated"].to_numpy()
         out.append(Dataset(name=str(band), band=str(band), t=g["bjd"].to_numpy()[ok], flux=g["flux"].to_numpy()[ok],
-                           flux_err=g["flux_err"].to_numpy()[ok], time_note="full BJD", source="survey"))
+                           flux_err=g["flux_err"].to_numpy()[ok], time_note="full BJD", source="survey",
+                           extra={"absolute": True}))
     return out

@@ -7,7 +7,7 @@ seeded by the anomaly, local optimisation of the best distinct starts and of eac
 mode's close/wide partner, modes kept within ``delta_chi2_window`` (2L1S stages run on
 time-binned data, ``binning``); (4) NUTS per kept mode, a mode whose chains have not
 converged (split R-hat >= 1.01 or divergences) sampled once more with twice the
-warm-up and draws, a mode with chi^2/dof > ``max_reduced_chi2`` not sampled (status
+warm-up and draws, target acceptance 0.95 and trees two levels deeper, a mode with chi^2/dof > ``max_reduced_chi2`` not sampled (status
 ``unconverged``, the reason in ``error_msg``); (5) one row per mode with ``relative_probability`` (BIC weights),
 chi^2 reported on the unbinned window. Any exception becomes a
 ``failed`` row (never a crash inside a batch).
@@ -46,7 +46,9 @@ class FitConfig:
     ``finite_source_2l1s``: refine 2L1S modes with a finite source (``magnification``'s
     point-source / multipole / ICRS tiers; Nelder-Mead on the value, NUTS in forward
     mode) — accurate on caustic crossings but minutes per mode on a CPU; off, 2L1S
-    modes use a point source.
+    modes use a point source. ``blend_floor``: the blend flux of a dataset on an absolute
+    scale (magnitudes, the survey) is bounded ``fb >= 0``, which removes the unbounded
+    ``u0 -> large, fs -> large, fb -> negative`` ridge of weak single-lens events.
     """
 
     model: str = "auto"
@@ -55,6 +57,7 @@ class FitConfig:
     dec: float | None = None
     t0_par: float | None = None
     finite_source_2l1s: bool = False
+    blend_floor: bool = True
     anomaly_delta_chi2: float = 50.0
     anomaly_z: float = 5.0
     delta_chi2_window: float = 100.0
@@ -95,7 +98,7 @@ def _inside(t, intervals):
 
 def _drop(d, intervals):
     keep = ~_inside(d.t, intervals)
-    return Dataset(d.name, d.band, d.t[keep], d.flux[keep], d.flux_err[keep], d.time_note, d.source)
+    return Dataset(d.name, d.band, d.t[keep], d.flux[keep], d.flux_err[keep], d.time_note, d.source, dict(d.extra))
 
 
 def _window(datasets, t0, te, intervals, k):
@@ -105,7 +108,7 @@ def _window(datasets, t0, te, intervals, k):
         keep = (np.abs(d.t - t0) <= half) | _inside(d.t, intervals)
         if keep.sum() < 10:
             keep = np.ones_like(keep)
-        out.append(Dataset(d.name, d.band, d.t[keep], d.flux[keep], d.flux_err[keep], d.time_note, d.source))
+        out.append(Dataset(d.name, d.band, d.t[keep], d.flux[keep], d.flux_err[keep], d.time_note, d.source, dict(d.extra)))
     return out
 
 
@@ -121,7 +124,7 @@ def _thin(datasets, t_anomaly, limit):
         for part, share in ((np.flatnonzero(near), limit // 2), (np.flatnonzero(~near), limit - min(near.sum(), limit // 2))):
             if part.size:
                 keep[part[:: int(np.ceil(part.size / share))]] = True
-        out.append(Dataset(d.name, d.band, d.t[keep], d.flux[keep], d.flux_err[keep], d.time_note, d.source))
+        out.append(Dataset(d.name, d.band, d.t[keep], d.flux[keep], d.flux_err[keep], d.time_note, d.source, dict(d.extra)))
     return out
 
 
@@ -270,7 +273,7 @@ def fit_event(datasets: list[Dataset], config: FitConfig = FitConfig(), *, event
         t0_par = config.t0_par
         note("point-lens search")
         tic = time.perf_counter()
-        full = pack(datasets)
+        full = pack(datasets, blend_floor=config.blend_floor)
         point = point_lens_search(full)[0]
         an = anomaly(point, full)
         anomalous = an["delta_chi2"] >= config.anomaly_delta_chi2 and an["z"] >= config.anomaly_z
@@ -281,7 +284,7 @@ def fit_event(datasets: list[Dataset], config: FitConfig = FitConfig(), *, event
             intervals = anomaly_intervals(t_all, r[np.asarray(full.mask)])
             masked = [_drop(d, intervals) for d in datasets]
             if all(len(d) >= 50 for d in masked):
-                seeds.append(point_lens_search(pack(masked))[0])
+                seeds.append(point_lens_search(pack(masked, blend_floor=config.blend_floor))[0])
         if anomalous:  # and generic point-lens shapes about the brightest epoch (robust to bad 1L1S fits)
             t_peak = float(_peak_times(full, 1)[0])
             seeds += [Mode(point.spec, np.array([t_peak, np.log(te), 0.1]), np.nan) for te in (3.0, 10.0, 30.0)]
@@ -292,7 +295,7 @@ def fit_event(datasets: list[Dataset], config: FitConfig = FitConfig(), *, event
         if config.parallax:
             t0_par = t0 if t0_par is None else t0_par
             par = dict(ra=config.ra, dec=config.dec, t0_par=t0_par)
-        data = pack(win, **par)
+        data = pack(win, blend_floor=config.blend_floor, **par)
         modes = point_lens_search(data, parallax=config.parallax)[:1]
         # finite source for the point lens where it lowers chi^2 by more than 10
         fs_spec = ModelSpec("1L1S", finite_source=True, parallax=config.parallax)
@@ -310,8 +313,9 @@ def fit_event(datasets: list[Dataset], config: FitConfig = FitConfig(), *, event
             note("binary search")
             tic = time.perf_counter()
             binned = [bin_dataset(d, t0, te, u0, keep=intervals) for d in win]
-            bdata = pack(binned)
-            search = pack(_thin(binned, an["t"], config.search_points), size=bucket(config.search_points))
+            bdata = pack(binned, blend_floor=config.blend_floor)
+            search = pack(_thin(binned, an["t"], config.search_points), size=bucket(config.search_points),
+                          blend_floor=config.blend_floor)
             bmodes = _binary_modes(seeds, bdata, search, an["t"], config)
             stages["binary_search_s"] = time.perf_counter() - tic
             point_b = optimise(modes[0].spec, modes[0].theta, bdata)
@@ -340,8 +344,12 @@ def fit_event(datasets: list[Dataset], config: FitConfig = FitConfig(), *, event
                 continue
             post = run_nuts(m, fit_data[id(m)], config.sampler, seed=config.seed + k, forward=forward)
             if config.extend_unconverged and (post.r_hat_max >= 1.01 or post.n_divergences > 0):
+                # curved posteriors (weak, blended events) diverge at the default step size: a longer run
+                # with smaller steps (higher target acceptance) and deeper trees
                 longer = replace(config.sampler, num_warmup=2 * config.sampler.num_warmup,
-                                 num_samples=2 * config.sampler.num_samples)
+                                 num_samples=2 * config.sampler.num_samples,
+                                 target_accept_prob=max(config.sampler.target_accept_prob, 0.95),
+                                 max_tree_depth=config.sampler.max_tree_depth + 2)
                 post = run_nuts(m, fit_data[id(m)], longer, seed=config.seed + 100 + k, forward=forward)
             posts.append(post)
         stages["sampling_s"] = time.perf_counter() - tic

@@ -43,6 +43,24 @@ def test_profiled_chi2_is_finite_when_the_magnification_is_constant():
     assert np.all(np.isfinite(np.asarray(grad)))
 
 
+@pytest.mark.parametrize("true_blend", [-2.0, 4.0])
+def test_blend_floor_equals_bounded_least_squares(true_blend):
+    """fb >= 0: the same answer as SciPy's bounded linear least squares (active and inactive bound)."""
+    from scipy.optimize import lsq_linear
+
+    rng = np.random.default_rng(6)
+    a = 1 + rng.exponential(size=150)
+    err = rng.uniform(0.5, 2, 150)
+    flux = 3 * a + true_blend + rng.normal(size=150) * err
+    mask = np.ones(150, bool)
+    design = np.stack([a, np.ones_like(a)], 1) / err[:, None]
+    ref = lsq_linear(design, flux / err, bounds=([-np.inf, 0.0], [np.inf, np.inf]), tol=1e-14)
+    np.testing.assert_allclose(mc.solve_fluxes(a, flux, err, mask, 0.0), ref.x, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(mc.chi2_profiled(a, flux, err, mask, 0.0), 2 * ref.cost, rtol=1e-8)
+    if true_blend > 0:  # inactive bound: the free solution
+        np.testing.assert_allclose(mc.chi2_profiled(a, flux, err, mask, 0.0), mc.chi2_profiled(a, flux, err, mask))
+
+
 def test_marginal_likelihood_equals_gaussian_integral():
     rng = np.random.default_rng(2)
     n = 30
