@@ -7,7 +7,7 @@ seeded by the anomaly, local optimisation of the best distinct starts and of eac
 mode's close/wide partner, modes kept within ``delta_chi2_window`` (2L1S stages run on
 time-binned data, ``binning``); (4) NUTS per kept mode, a mode whose chains have not
 converged (split R-hat >= 1.01 or divergences) sampled once more with twice the
-warm-up and draws, target acceptance 0.95 and trees two levels deeper, a mode with chi^2/dof > ``max_reduced_chi2`` not sampled (status
+warm-up and draws, a mode with chi^2/dof > ``max_reduced_chi2`` not sampled (status
 ``unconverged``, the reason in ``error_msg``); (5) one row per mode with ``relative_probability`` (BIC weights),
 chi^2 reported on the unbinned window. Any exception becomes a
 ``failed`` row (never a crash inside a batch).
@@ -344,12 +344,8 @@ def fit_event(datasets: list[Dataset], config: FitConfig = FitConfig(), *, event
                 continue
             post = run_nuts(m, fit_data[id(m)], config.sampler, seed=config.seed + k, forward=forward)
             if config.extend_unconverged and (post.r_hat_max >= 1.01 or post.n_divergences > 0):
-                # curved posteriors (weak, blended events) diverge at the default step size: a longer run
-                # with smaller steps (higher target acceptance) and deeper trees
                 longer = replace(config.sampler, num_warmup=2 * config.sampler.num_warmup,
-                                 num_samples=2 * config.sampler.num_samples,
-                                 target_accept_prob=max(config.sampler.target_accept_prob, 0.95),
-                                 max_tree_depth=config.sampler.max_tree_depth + 2)
+                                 num_samples=2 * config.sampler.num_samples)
                 post = run_nuts(m, fit_data[id(m)], longer, seed=config.seed + 100 + k, forward=forward)
             posts.append(post)
         stages["sampling_s"] = time.perf_counter() - tic
