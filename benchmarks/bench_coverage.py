@@ -93,6 +93,8 @@ def main():
     ap.add_argument("--seed", type=int, default=404)
     ap.add_argument("--out", default="benchmarks/out/coverage")
     ap.add_argument("--json", default="benchmarks/out/bench_coverage.json")
+    ap.add_argument("--analyse-only", action="store_true",
+                    help="do not fit: report on the events already in the catalog (e.g. a run stopped early)")
     args = ap.parse_args()
     from workflows.runtime import configure
 
@@ -117,10 +119,12 @@ def main():
         if not (survey / "manifest.json").exists():
             write_survey(survey, n, mix=mix, seed=seed, window="event")
         t = time.perf_counter()
-        record = _fit(survey, out / "catalog", args.workers, config)
-        walls[name] = {"events": n, "wall_s": time.perf_counter() - t, "events_per_hour": record["events_per_hour"]}
+        if not args.analyse_only:
+            record = _fit(survey, out / "catalog", args.workers, config)
+            walls[name] = {"events": n, "wall_s": time.perf_counter() - t, "events_per_hour": record["events_per_hour"]}
         catalog = Catalog(out / "catalog")
         truth = read_survey(survey)[2]
+        truth = truth[truth.event_id.isin(catalog.finished(name))]  # events fitted so far
         cov += coverage_rows(catalog, name, truth)
         sol = catalog.solutions(name).to_pandas()
         for eid, tr in truth.set_index("event_id").iterrows():

@@ -6,9 +6,9 @@ posterior is close to a unit normal in ``z``, so warm-up is short. Priors are un
 in the fit coordinates (``t0``; ``ln tE, ln rho, ln s, ln q``; ``u0``; ``piEN, piEE``)
 inside ``search.BOUNDS`` (``t0``: the data span +- 200 d), and uniform on the circle for
 ``alpha`` (one period centred on the mode). The likelihood is ``exp(-chi2/2)`` with
-``(fs, fb)`` solved per dataset (DESIGN.md §4.6). The sampler is numpyro's NUTS through its
-functional interface, compiled once per model, settings and bucket (``_nuts_program``), so
-later events of the same bucket do not recompile.
+``(fs, fb)`` solved per dataset (DESIGN.md §4.6). One ``MCMC`` object is kept per model
+and settings and re-run with new arrays (``jit_model_args``), so later events of the
+same bucket do not recompile.
 """
 from __future__ import annotations
 
@@ -18,8 +18,10 @@ from functools import lru_cache
 import jax
 import jax.numpy as jnp
 import numpy as np
+import numpyro
+import numpyro.distributions as dist
 from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
-from numpyro.infer.hmc import hmc
+from numpyro.infer import MCMC, NUTS
 
 from .models import LOG_PARAMS, ModelSpec
 from .objective import FitData, _chi2
@@ -52,63 +54,39 @@ class Posterior:
     mean_steps: float = float("nan")  # leapfrog steps per draw (2**tree_depth - 1 at most)
 
 
-def _potential_fn_gen(spec: ModelSpec):
-    """numpyro's ``potential_fn_gen``: ``-log p(z | data)`` for the whitened coordinates ``z``."""
-    def gen(data: FitData, centre, scale, lo, hi):
-        def potential(z):
-            theta = centre + scale @ z
-            chi2 = _chi2(spec, theta, data)
-            inside = jnp.all((theta >= lo) & (theta <= hi))
-            return jnp.where(inside & jnp.isfinite(chi2), 0.5 * chi2, jnp.inf)
-        return potential
-    return gen
+def _event_model(spec: ModelSpec, data: FitData, centre, scale, lo, hi):
+    z = numpyro.sample("z", dist.ImproperUniform(dist.constraints.real_vector, (), (len(spec.names),)))
+    theta = centre + scale @ z
+    numpyro.deterministic("theta", theta)
+    chi2 = _chi2(spec, theta, data)
+    inside = jnp.all((theta >= lo) & (theta <= hi))
+    numpyro.factor("likelihood", jnp.where(inside & jnp.isfinite(chi2), -0.5 * chi2, -jnp.inf))
 
 
 @lru_cache(maxsize=None)
-def _nuts_program(spec: ModelSpec, settings: SamplerSettings, forward: bool, shape: tuple = ()):
-    """One compiled program per model, settings and data shape: warm-up and sampling of every chain.
-
-    numpyro's functional NUTS (``numpyro.infer.hmc.hmc(potential_fn_gen=..., algo="NUTS")``:
-    init and sample kernels with windowed step-size and dense mass adaptation) driven by
-    ``lax.scan`` inside one ``jit`` whose arguments are the event's arrays, so a later event
-    of the same bucket reuses the compiled program (``MCMC.run`` re-traces its loops per call).
-    Chains are ``vmap``-ed (numpyro's ``chain_method="vectorized"``).
-    """
-    k = len(spec.names)
-    gen = _potential_fn_gen(spec)
-
-    def chain(key, args):
-        init_kernel, sample_kernel = hmc(potential_fn_gen=gen, algo="NUTS")
-        state = init_kernel(jnp.zeros(k), settings.num_warmup, dense_mass=settings.dense_mass,
-                            target_accept_prob=settings.target_accept_prob, max_tree_depth=settings.max_tree_depth,
-                            forward_mode_differentiation=forward, model_args=args, rng_key=key)
-
-        def step(s, _):
-            s = sample_kernel(s, model_args=args)
-            return s, (s.z, s.diverging, s.energy, s.num_steps)
-        state, _ = jax.lax.scan(step, state, None, length=settings.num_warmup)
-        return jax.lax.scan(step, state, None, length=settings.num_samples)[1]
-
-    def run(key, data, centre, scale, lo, hi):
-        keys = jax.random.split(key, settings.num_chains)
-        return jax.vmap(lambda kk: chain(kk, (data, centre, scale, lo, hi)))(keys)
-    return jax.jit(run)
+def _mcmc(spec: ModelSpec, settings: SamplerSettings, forward: bool, shape: tuple = ()):
+    """One MCMC object per model, settings and data shape (numpyro cannot re-run one on another shape)."""
+    kernel = NUTS(lambda *args, spec=spec: _event_model(spec, *args),
+                  dense_mass=settings.dense_mass, max_tree_depth=settings.max_tree_depth,
+                  target_accept_prob=settings.target_accept_prob, forward_mode_differentiation=forward)
+    return MCMC(kernel, num_warmup=settings.num_warmup, num_samples=settings.num_samples,
+                num_chains=settings.num_chains, chain_method="vectorized", progress_bar=False, jit_model_args=True)
 
 
-@lru_cache(maxsize=None)
-def _hessian_function(spec: ModelSpec, forward: bool):
-    f = lambda th, data: _chi2(spec, th, data)  # noqa: E731
-    return jax.jit(jax.jacfwd(jax.jacfwd(f)) if forward else jax.hessian(f))
+MAX_SCALE = 2.0  # widest Laplace sigma allowed in fit coordinates (days, ln tE, u0, rad, ln s, ln q ...)
 
 
 def fisher_scale(mode: Mode, data: FitData, *, forward: bool = False):
     """``L`` with ``L L^T`` = the Laplace covariance ``(H/2)^-1`` at the mode (eigenvalues floored)."""
-    h = np.asarray(_hessian_function(mode.spec, forward)(jnp.asarray(mode.theta), data))
-    h = 0.5 * (h + h.T) / 2.0
+    f = lambda th: _chi2(mode.spec, th, data)  # noqa: E731
+    h = jax.jacfwd(jax.jacfwd(f))(jnp.asarray(mode.theta)) if forward else jax.hessian(f)(jnp.asarray(mode.theta))
+    h = 0.5 * (np.asarray(h) + np.asarray(h).T) / 2.0
     lam, vec = np.linalg.eigh(h)
     if not np.all(np.isfinite(lam)):
         raise FloatingPointError("the chi^2 Hessian at the mode is not finite")
-    lam = np.maximum(lam, 1e-6 * max(lam.max(), 1e-12) + 1e-12)
+    # a direction the data do not constrain (e.g. ln q of an undetectable planet) gets a width of
+    # MAX_SCALE fit units, not 1/sqrt(tiny): NUTS's warm-up then adapts it instead of stepping off the bounds
+    lam = np.maximum(lam, 1.0 / MAX_SCALE**2)
     return vec / np.sqrt(lam)
 
 
@@ -132,11 +110,12 @@ def run_nuts(mode: Mode, data: FitData, settings: SamplerSettings, *, seed: int 
         k = spec.names.index("alpha")
         lo[k], hi[k] = mode.theta[k] - np.pi, mode.theta[k] + np.pi
     scale = fisher_scale(mode, data, forward=forward)
-    program = _nuts_program(spec, settings, forward, tuple(data.t.shape))
-    z, diverging, energy, num_steps = program(jax.random.PRNGKey(seed), data, jnp.asarray(mode.theta),
-                                              jnp.asarray(scale), jnp.asarray(lo), jnp.asarray(hi))
-    theta = np.asarray(mode.theta)[None, None, :] + np.einsum("ij,cdj->cdi", scale, np.asarray(z))  # (chains, draws, k)
-    extra = {"diverging": np.asarray(diverging), "energy": np.asarray(energy), "num_steps": np.asarray(num_steps)}
+    mcmc = _mcmc(spec, settings, forward, tuple(data.t.shape))
+    init = {"z": jnp.zeros((settings.num_chains, len(spec.names)))}
+    mcmc.run(jax.random.PRNGKey(seed), data, jnp.asarray(mode.theta), jnp.asarray(scale), jnp.asarray(lo),
+             jnp.asarray(hi), init_params=init, extra_fields=("diverging", "energy", "num_steps"))
+    theta = np.asarray(mcmc.get_samples(group_by_chain=True)["theta"])  # (chains, draws, k)
+    extra = mcmc.get_extra_fields(group_by_chain=True)
     draws, rhat, ess, tail = {}, [], [], []
     for k, name in enumerate(spec.names):
         x = theta[..., k]

@@ -343,7 +343,12 @@ def fit_event(datasets: list[Dataset], config: FitConfig = FitConfig(), *, event
                 posts.append(None)
                 continue
             post = run_nuts(m, fit_data[id(m)], config.sampler, seed=config.seed + k, forward=forward)
-            if config.extend_unconverged and (post.r_hat_max >= 1.01 or post.n_divergences > 0):
+            saturated = post.mean_steps >= 0.9 * (2 ** config.sampler.max_tree_depth - 1)
+            if saturated and (post.r_hat_max >= 1.01 or post.n_divergences > 0):
+                # trees at their depth limit: the geometry, not the chain length, is the problem
+                skipped[k] = (f"NUTS trees at the depth limit ({post.mean_steps:.0f} steps per draw): "
+                              "a poorly constrained or strongly curved posterior; not re-run")
+            elif config.extend_unconverged and (post.r_hat_max >= 1.01 or post.n_divergences > 0):
                 longer = replace(config.sampler, num_warmup=2 * config.sampler.num_warmup,
                                  num_samples=2 * config.sampler.num_samples)
                 post = run_nuts(m, fit_data[id(m)], longer, seed=config.seed + 100 + k, forward=forward)
