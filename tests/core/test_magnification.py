@@ -44,6 +44,7 @@ def test_auto_light_curve_matches_vbmicrolensing():
     assert np.median(err[np.abs(w) > 0.5]) < 1e-6
 
 
+@pytest.mark.slow  # ~2 min on 2 cores (the auto tier's reverse-mode compile); run with -m slow
 def test_forced_icrs_agrees_with_auto_and_gradients_flow():
     w = jnp.asarray(_track(24)[8:16])
     lens = mc.BinaryLens(1.0, 0.01)
