@@ -26,22 +26,6 @@ def normal_matrix(magnification, flux, flux_err, mask):
     return m, b, jnp.sum(wgt * f * f)
 
 
-def _centred(magnification, flux, flux_err, mask):
-    """Weighted means and centred sums: ``(a_bar, f_bar, S_aa, S_af, S_ff)`` about the means.
-
-    Solving in centred variables is the same least-squares problem as the 2x2 normal
-    equations, but stays finite when ``A`` is constant over the dataset (``M`` singular:
-    then ``fs = 0`` and ``fb`` is the mean flux) and loses no digits when ``A`` is close to 1.
-    """
-    wgt = jnp.where(mask, 1.0 / flux_err**2, 0.0)
-    w_sum = jnp.sum(wgt)
-    a_bar = jnp.sum(wgt * jnp.where(mask, magnification, 0.0)) / w_sum
-    f_bar = jnp.sum(wgt * jnp.where(mask, flux, 0.0)) / w_sum
-    da = jnp.where(mask, magnification - a_bar, 0.0)
-    df = jnp.where(mask, flux - f_bar, 0.0)
-    return a_bar, f_bar, jnp.sum(wgt * da * da), jnp.sum(wgt * da * df), jnp.sum(wgt * df * df)
-
-
 def _safe_ratio(num, den):
     ok = den > 0.0
     return jnp.where(ok, num / jnp.where(ok, den, 1.0), 0.0)
@@ -50,22 +34,29 @@ def _safe_ratio(num, den):
 def _profile(magnification, flux, flux_err, mask, fb_min):
     """``(fs, fb, chi2)`` minimising chi^2, with ``fb >= fb_min`` (``-inf``: no bound).
 
-    Where the free solution has ``fb < fb_min`` the bound is active and ``fs`` is the
-    one-parameter fit of ``flux - fb_min`` by ``fs A`` (constrained least squares: chi^2
-    stays continuous across the bound).
+    The free solution is solved in variables centred on the weighted means: the same
+    least-squares problem as the 2x2 normal equations, but finite when ``A`` is constant
+    over the dataset (then ``fs = 0`` and ``fb`` is the mean flux) and without lost digits
+    when ``A`` is close to 1. Where it has ``fb < fb_min`` the bound is active and ``fs``
+    is the one-parameter fit of ``flux - fb_min`` by ``fs A`` (constrained least squares:
+    chi^2 stays continuous across the bound).
     """
-    a_bar, f_bar, s_aa, s_af, s_ff = _centred(magnification, flux, flux_err, mask)
-    fs = _safe_ratio(s_af, s_aa)
-    fb = f_bar - fs * a_bar
-    chi2 = s_ff - _safe_ratio(s_af * s_af, s_aa)
-    bounded = jnp.isfinite(fb_min)
-    floor = jnp.where(bounded, fb_min, 0.0)
     wgt = jnp.where(mask, 1.0 / flux_err**2, 0.0)
     a = jnp.where(mask, magnification, 0.0)
-    g = jnp.where(mask, flux - floor, 0.0)
-    w_aa, w_ag, w_gg = jnp.sum(wgt * a * a), jnp.sum(wgt * a * g), jnp.sum(wgt * g * g)
+    f = jnp.where(mask, flux, 0.0)
+    w_sum = jnp.sum(wgt)
+    a_bar, f_bar = jnp.sum(wgt * a) / w_sum, jnp.sum(wgt * f) / w_sum
+    da, df = jnp.where(mask, a - a_bar, 0.0), jnp.where(mask, f - f_bar, 0.0)
+    s_aa, s_af = jnp.sum(wgt * da * da), jnp.sum(wgt * da * df)
+    fs = _safe_ratio(s_af, s_aa)
+    fb = f_bar - fs * a_bar
+    chi2 = jnp.sum(wgt * df * df) - _safe_ratio(s_af * s_af, s_aa)
+    bounded = jnp.isfinite(fb_min)
+    floor = jnp.where(bounded, fb_min, 0.0)
+    g = jnp.where(mask, f - floor, 0.0)
+    w_aa, w_ag = jnp.sum(wgt * a * a), jnp.sum(wgt * a * g)
     fs_c = _safe_ratio(w_ag, w_aa)
-    chi2_c = w_gg - _safe_ratio(w_ag * w_ag, w_aa)
+    chi2_c = jnp.sum(wgt * g * g) - _safe_ratio(w_ag * w_ag, w_aa)
     active = bounded & (fb < floor)
     return jnp.where(active, fs_c, fs), jnp.where(active, floor, fb), jnp.where(active, chi2_c, chi2)
 

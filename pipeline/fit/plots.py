@@ -75,46 +75,38 @@ def plot_fit(datasets, solutions, posterior, out_dir, *, max_corner: int = 6) ->
         fig, axes = plt.subplots(2, 2, figsize=(13, 6), sharex="col",
                                  gridspec_kw={"height_ratios": [3, 1], "width_ratios": [2, 1]})
         panels = [(axes[0, 0], axes[1, 0], lo, hi), (axes[0, 1], axes[1, 1], *zoom)]
+    single = ModelSpec("1L1S")
     for k, (top, bottom, a_lo, a_hi) in enumerate(panels):
         grid = np.linspace(a_lo, a_hi, 3000)
         a_grid = np.asarray(model_magnification(spec, jnp.asarray(theta), jnp.asarray(grid)))
         for d in datasets:
             fs, fb = fluxes.get(d.name, [np.nan, np.nan])
             sel = (d.t >= a_lo) & (d.t <= a_hi)
-            a = np.asarray(model_magnification(spec, jnp.asarray(theta), jnp.asarray(d.t[sel])))
             # plot in magnification units of the source: (F - fb)/fs
             top.errorbar(d.t[sel] - 2450000, (d.flux[sel] - fb) / fs, d.flux_err[sel] / abs(fs), fmt=".", ms=2,
                          alpha=0.5, label=d.name)
-            bottom.errorbar(d.t[sel] - 2450000, (d.flux[sel] - (fs * a + fb)) / abs(fs), d.flux_err[sel] / abs(fs),
-                            fmt=".", ms=2, alpha=0.5)
-        top.plot(grid - 2450000, a_grid, "k-", lw=1, label=f"{best['mode_label']} (MAP)")
-        bottom.axhline(0, color="k", lw=0.8)
-        bottom.set_xlabel("BJD - 2450000")
-        bottom.xaxis.set_major_locator(plt.MaxNLocator(5 if k == 0 else 3))
-        if k == 1:  # the anomaly itself: binned data minus the single lens of the same (t0, tE, u0)
-            single = ModelSpec("1L1S")
-            s_grid = np.asarray(model_magnification(single, jnp.asarray(theta[:3]), jnp.asarray(grid)))
-            bottom.cla()
-            bottom.axhline(0, color="k", lw=0.8)
-            bottom.plot(grid - 2450000, a_grid - s_grid, "C3-", lw=1, label="binary - single lens")
-            for d in datasets:
-                fs, fb = fluxes.get(d.name, [np.nan, np.nan])
-                sel = (d.t >= a_lo) & (d.t <= a_hi)
-                if sel.sum() < 10:
-                    continue
+            if k == 0:  # residuals from the model
+                a = np.asarray(model_magnification(spec, jnp.asarray(theta), jnp.asarray(d.t[sel])))
+                bottom.errorbar(d.t[sel] - 2450000, (d.flux[sel] - (fs * a + fb)) / abs(fs),
+                                d.flux_err[sel] / abs(fs), fmt=".", ms=2, alpha=0.5)
+            elif sel.sum() >= 10:  # the anomaly itself: binned data minus the single lens of the same (t0, tE, u0)
                 a1 = np.asarray(model_magnification(single, jnp.asarray(theta[:3]), jnp.asarray(d.t[sel])))
                 r, w = (d.flux[sel] - fb) / fs - a1, (fs / d.flux_err[sel]) ** 2
-                edges = np.linspace(a_lo, a_hi, 41)
-                idx = np.clip(np.digitize(d.t[sel], edges) - 1, 0, 39)
+                idx = np.clip(np.digitize(d.t[sel], np.linspace(a_lo, a_hi, 41)) - 1, 0, 39)
                 sw = np.bincount(idx, w, 40)
                 ok = sw > 0
                 mean = np.bincount(idx, w * r, 40)[ok] / sw[ok]
                 centre = np.bincount(idx, w * d.t[sel], 40)[ok] / sw[ok]
                 bottom.errorbar(centre - 2450000, mean, 1 / np.sqrt(sw[ok]), fmt="o", ms=3, color="C0")
+        top.plot(grid - 2450000, a_grid, "k-", lw=1, label=f"{best['mode_label']} (MAP)")
+        bottom.axhline(0, color="k", lw=0.8)
+        bottom.set_xlabel("BJD - 2450000")
+        bottom.xaxis.set_major_locator(plt.MaxNLocator(5 if k == 0 else 3))
+        if k == 1:
+            s_grid = np.asarray(model_magnification(single, jnp.asarray(theta[:3]), jnp.asarray(grid)))
+            bottom.plot(grid - 2450000, a_grid - s_grid, "C3-", lw=1, label="binary - single lens")
             bottom.set_ylabel("data - single lens", fontsize=8)
-            bottom.set_xlabel("BJD - 2450000")
             bottom.legend(fontsize=7)
-            bottom.xaxis.set_major_locator(plt.MaxNLocator(3))
             bottom.ticklabel_format(axis="x", useOffset=False)
         if k == 0:
             top.set_ylabel("magnification (F - fb)/fs")

@@ -8,7 +8,8 @@ inside ``search.BOUNDS`` (``t0``: the data span +- 200 d), and uniform on the ci
 ``alpha`` (one period centred on the mode). The likelihood is ``exp(-chi2/2)`` with
 ``(fs, fb)`` solved per dataset (DESIGN.md §4.6). One ``MCMC`` object is kept per model
 and settings and re-run with new arrays (``jit_model_args``), so later events of the
-same bucket do not recompile.
+same bucket reuse the compiled model; numpyro still re-traces its two sampling loops per
+run (2 XLA compilations per later event).
 """
 from __future__ import annotations
 

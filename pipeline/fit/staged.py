@@ -7,7 +7,8 @@ seeded by the anomaly, local optimisation of the best distinct starts and of eac
 mode's close/wide partner, modes kept within ``delta_chi2_window`` (2L1S stages run on
 time-binned data, ``binning``); (4) NUTS per kept mode, a mode whose chains have not
 converged (split R-hat >= 1.01 or divergences) sampled once more with twice the
-warm-up and draws, a mode with chi^2/dof > ``max_reduced_chi2`` not sampled (status
+warm-up and draws (not when its trees already hit the depth limit: then the
+geometry, not the length, is the problem and the reason goes in ``error_msg``), a mode with chi^2/dof > ``max_reduced_chi2`` not sampled (status
 ``unconverged``, the reason in ``error_msg``); (5) one row per mode with ``relative_probability`` (BIC weights),
 chi^2 reported on the unbinned window. Any exception becomes a
 ``failed`` row (never a crash inside a batch).
@@ -47,8 +48,9 @@ class FitConfig:
     point-source / multipole / ICRS tiers; Nelder-Mead on the value, NUTS in forward
     mode) — accurate on caustic crossings but minutes per mode on a CPU; off, 2L1S
     modes use a point source. ``blend_floor``: the blend flux of a dataset on an absolute
-    scale (magnitudes, the survey) is bounded ``fb >= 0``, which removes the unbounded
-    ``u0 -> large, fs -> large, fb -> negative`` ridge of weak single-lens events.
+    scale (magnitudes, the survey) is bounded ``fb >= 0``, which cuts the
+    ``u0 -> large, fs -> large, fb -> negative`` direction of weak single-lens events (their
+    curved u0-tE-fs ridge can still make NUTS diverge).
     """
 
     model: str = "auto"
@@ -96,9 +98,13 @@ def _inside(t, intervals):
     return out
 
 
-def _drop(d, intervals):
-    keep = ~_inside(d.t, intervals)
+def _subset(d, keep):
+    """The rows ``keep`` of a dataset (its provenance and flags kept)."""
     return Dataset(d.name, d.band, d.t[keep], d.flux[keep], d.flux_err[keep], d.time_note, d.source, dict(d.extra))
+
+
+def _drop(d, intervals):
+    return _subset(d, ~_inside(d.t, intervals))
 
 
 def _window(datasets, t0, te, intervals, k):
@@ -108,7 +114,7 @@ def _window(datasets, t0, te, intervals, k):
         keep = (np.abs(d.t - t0) <= half) | _inside(d.t, intervals)
         if keep.sum() < 10:
             keep = np.ones_like(keep)
-        out.append(Dataset(d.name, d.band, d.t[keep], d.flux[keep], d.flux_err[keep], d.time_note, d.source, dict(d.extra)))
+        out.append(_subset(d, keep))
     return out
 
 
@@ -124,7 +130,7 @@ def _thin(datasets, t_anomaly, limit):
         for part, share in ((np.flatnonzero(near), limit // 2), (np.flatnonzero(~near), limit - min(near.sum(), limit // 2))):
             if part.size:
                 keep[part[:: int(np.ceil(part.size / share))]] = True
-        out.append(Dataset(d.name, d.band, d.t[keep], d.flux[keep], d.flux_err[keep], d.time_note, d.source, dict(d.extra)))
+        out.append(_subset(d, keep))
     return out
 
 
