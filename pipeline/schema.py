@@ -72,7 +72,7 @@ SOLUTIONS = pa.schema(
        ("n_divergences", pa.int64()), ("bfmi_min", pa.float64()), ("n_warmup", pa.int64()),
        ("n_samples", pa.int64()), ("n_chains", pa.int64()),
        ("fs_W149", pa.float64()), ("fb_W149", pa.float64()),
-       ("fluxes_json", pa.string()),  # {"dataset": [fs, fb], ...} for every dataset
+       ("fluxes_json", pa.string()),  # {"dataset": [fs, fb, error_scale], ...} for every dataset
        ("anomaly_delta_chi2", pa.float64()),
        ("status", pa.string()), ("error_msg", pa.string()), ("wall_time_s", pa.float64()),
        ("device", pa.string()), ("worker", pa.string()), ("attempt", pa.int64()),

@@ -49,6 +49,8 @@ def run(args) -> int:
                         "tE_median", "u0_median", "rho_median", "s_median", "q_median", "alpha_median", "r_hat_max",
                         "n_divergences") if c in df and df[c].notna().any()]
     print(df[cols].to_string(index=False))
+    if result.stages.get("error_scales"):
+        print("error bars scaled by " + ", ".join(f"{k:.3f} ({name})" for name, k in result.stages["error_scales"].items()))
     if (df.status == "failed").any():
         print(df.error_msg.iloc[0], file=sys.stderr)
         return 1

@@ -31,6 +31,8 @@ def add_fit_arguments(p: argparse.ArgumentParser) -> None:
                    help="refine 2L1S modes with a finite source (ICRS; minutes per mode on a CPU)")
     p.add_argument("--negative-blend", action="store_true",
                    help="let the blend flux go negative on absolute (magnitude) photometry; default: fb >= 0")
+    p.add_argument("--rescale-errors", action="store_true",
+                   help="scale each dataset's errors so the point-lens fit has chi2/dof = 1 outside the anomaly")
     p.add_argument("--seed", type=int, default=0, help="random seed of the sampler (default 0)")
 
 
@@ -41,7 +43,7 @@ def fit_config(args, **extra):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name} must be a positive integer, got {getattr(args, name)}")
     return FitConfig(model=args.model, finite_source_2l1s=args.finite_source_2l1s, seed=args.seed,
-                     blend_floor=not args.negative_blend,
+                     blend_floor=not args.negative_blend, rescale_errors=args.rescale_errors,
                      sampler=SamplerSettings(num_warmup=args.warmup, num_samples=args.samples,
                                              num_chains=args.chains), **extra)
 

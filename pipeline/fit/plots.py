@@ -80,7 +80,7 @@ def plot_fit(datasets, solutions, posterior, out_dir, *, max_corner: int = 6) ->
         grid = np.linspace(a_lo, a_hi, 3000)
         a_grid = np.asarray(model_magnification(spec, jnp.asarray(theta), jnp.asarray(grid)))
         for d in datasets:
-            fs, fb = fluxes.get(d.name, [np.nan, np.nan])
+            fs, fb = fluxes.get(d.name, [np.nan, np.nan])[:2]
             sel = (d.t >= a_lo) & (d.t <= a_hi)
             # plot in magnification units of the source: (F - fb)/fs
             top.errorbar(d.t[sel] - 2450000, (d.flux[sel] - fb) / fs, d.flux_err[sel] / abs(fs), fmt=".", ms=2,

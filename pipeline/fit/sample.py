@@ -25,7 +25,7 @@ from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
 from numpyro.infer import MCMC, NUTS
 
 from .models import LOG_PARAMS, ModelSpec
-from .objective import FitData, _chi2
+from .objective import FitData, _chi2, gauss_newton_function, with_sequential_jvp
 from .search import Mode, _bounds
 
 __all__ = ["SamplerSettings", "run_nuts", "Posterior", "fisher_scale"]
@@ -55,32 +55,44 @@ class Posterior:
     mean_steps: float = float("nan")  # leapfrog steps per draw (2**tree_depth - 1 at most)
 
 
-def _event_model(spec: ModelSpec, data: FitData, centre, scale, lo, hi):
+def _event_model(spec: ModelSpec, forward: bool, data: FitData, centre, scale, lo, hi):
     z = numpyro.sample("z", dist.ImproperUniform(dist.constraints.real_vector, (), (len(spec.names),)))
     theta = centre + scale @ z
     numpyro.deterministic("theta", theta)
-    chi2 = _chi2(spec, theta, data)
+    chi2 = with_sequential_jvp(spec)(theta, data) if forward else _chi2(spec, theta, data)
     inside = jnp.all((theta >= lo) & (theta <= hi))
     numpyro.factor("likelihood", jnp.where(inside & jnp.isfinite(chi2), -0.5 * chi2, -jnp.inf))
 
 
 @lru_cache(maxsize=None)
 def _mcmc(spec: ModelSpec, settings: SamplerSettings, forward: bool, shape: tuple = ()):
-    """One MCMC object per model, settings and data shape (numpyro cannot re-run one on another shape)."""
-    kernel = NUTS(lambda *args, spec=spec: _event_model(spec, *args),
+    """One MCMC object per model, settings and data shape (numpyro cannot re-run one on another shape).
+
+    ``forward``: the gradient comes from sequential JVPs (``with_sequential_jvp``) and the
+    chains run one after another: vectorised chains would ``vmap`` the finite-source
+    tiers and run ICRS on every point.
+    """
+    kernel = NUTS(lambda *args, spec=spec, forward=forward: _event_model(spec, forward, *args),
                   dense_mass=settings.dense_mass, max_tree_depth=settings.max_tree_depth,
-                  target_accept_prob=settings.target_accept_prob, forward_mode_differentiation=forward)
+                  target_accept_prob=settings.target_accept_prob)
     return MCMC(kernel, num_warmup=settings.num_warmup, num_samples=settings.num_samples,
-                num_chains=settings.num_chains, chain_method="vectorized", progress_bar=False, jit_model_args=True)
+                num_chains=settings.num_chains, chain_method="sequential" if forward else "vectorized",
+                progress_bar=False, jit_model_args=True)
 
 
 MAX_SCALE = 2.0  # widest Laplace sigma allowed in fit coordinates (days, ln tE, u0, rad, ln s, ln q ...)
 
 
 def fisher_scale(mode: Mode, data: FitData, *, forward: bool = False):
-    """``L`` with ``L L^T`` = the Laplace covariance ``(H/2)^-1`` at the mode (eigenvalues floored)."""
-    f = lambda th: _chi2(mode.spec, th, data)  # noqa: E731
-    h = jax.jacfwd(jax.jacfwd(f))(jnp.asarray(mode.theta)) if forward else jax.hessian(f)(jnp.asarray(mode.theta))
+    """``L`` with ``L L^T`` = the Laplace covariance ``(H/2)^-1`` at the mode (eigenvalues floored).
+
+    ``H``: the chi^2 Hessian; ``forward=True`` (finite-source binary/triple): the
+    Gauss-Newton Fisher matrix ``2 J^T J`` from sequential JVPs (positive
+    semi-definite; equal to ``H`` at a mode that fits the data)."""
+    if forward:
+        h = gauss_newton_function(mode.spec)(jnp.asarray(mode.theta), data)
+    else:
+        h = jax.hessian(lambda th: _chi2(mode.spec, th, data))(jnp.asarray(mode.theta))
     h = 0.5 * (np.asarray(h) + np.asarray(h).T) / 2.0
     lam, vec = np.linalg.eigh(h)
     if not np.all(np.isfinite(lam)):

@@ -50,7 +50,10 @@ class FitConfig:
     modes use a point source. ``blend_floor``: the blend flux of a dataset on an absolute
     scale (magnitudes, the survey) is bounded ``fb >= 0``, which cuts the
     ``u0 -> large, fs -> large, fb -> negative`` direction of weak single-lens events (their
-    curved u0-tE-fs ridge can still make NUTS diverge).
+    curved u0-tE-fs ridge can still make NUTS diverge). ``rescale_errors``: multiply each
+    dataset's errors by ``k = sqrt(chi2 / dof)`` of the point-lens fit outside the anomaly
+    (fixed factors, as in Yee et al. 2012), before the anomaly check and every later stage;
+    ``k`` is reported per dataset in ``fluxes_json``.
     """
 
     model: str = "auto"
@@ -60,6 +63,7 @@ class FitConfig:
     t0_par: float | None = None
     finite_source_2l1s: bool = False
     blend_floor: bool = True
+    rescale_errors: bool = False
     anomaly_delta_chi2: float = 50.0
     anomaly_z: float = 5.0
     delta_chi2_window: float = 100.0
@@ -105,6 +109,27 @@ def _subset(d, keep):
 
 def _drop(d, intervals):
     return _subset(d, ~_inside(d.t, intervals))
+
+
+def error_scales(mode: Mode, datasets, intervals, blend_floor: bool = True) -> np.ndarray:
+    """Per dataset ``k = sqrt(chi2 / (n - 2 - p n / N))`` of ``mode`` outside ``intervals`` (``p``: model parameters).
+
+    The factor that brings the dataset's reduced chi^2 to 1 (Yee et al. 2012, ApJ 755, 102);
+    a dataset with fewer than 10 points outside the anomaly keeps ``k = 1``.
+    """
+    kept = [_drop(d, intervals) for d in datasets]
+    n = np.array([len(d) for d in kept], float)
+    if np.any(n < 10):
+        kept = [d if len(d) >= 10 else orig for d, orig in zip(kept, datasets)]
+        n = np.array([len(d) for d in kept], float)
+    r = residuals(mode, pack(kept, blend_floor=blend_floor))
+    chi2 = np.sum(r**2, axis=1)
+    dof = np.maximum(n - 2 - len(mode.spec.names) * n / n.sum(), 1.0)
+    return np.where(n >= 10, np.sqrt(chi2 / dof), 1.0)
+
+
+def _scaled(d, k):
+    return Dataset(d.name, d.band, d.t, d.flux, d.flux_err * k, d.time_note, d.source, dict(d.extra, error_scale=k))
 
 
 def _window(datasets, t0, te, intervals, k):
@@ -206,7 +231,8 @@ def _solution_rows(event_id, modes, posts, datasets, data, config, chi2_1l, anom
                    mode_label=m.label, is_best=k == best, relative_probability=float(prob[k]),
                    chi2=m.chi2, n_data_points=n, log_likelihood=-0.5 * m.chi2,
                    delta_chi2_vs_1L1S=chi2_1l - m.chi2, anomaly_delta_chi2=anomaly_dchi2,
-                   fluxes_json=json.dumps({d.name: [float(a), float(b)] for d, a, b in zip(datasets, fs, fb)}))
+                   fluxes_json=json.dumps({d.name: [float(a), float(b), float(d.extra.get("error_scale", 1.0))]
+                                           for d, a, b in zip(datasets, fs, fb)}))
         for d, a, b in zip(datasets, fs, fb):
             if d.band == "W149":
                 row["fs_W149"], row["fb_W149"] = float(a), float(b)
@@ -311,6 +337,14 @@ def fit_event(datasets: list[Dataset], config: FitConfig = FitConfig(), *, event
         if fsm.chi2 < pm.chi2 - 10.0:
             fsm.label = "1L1S"
             modes = [fsm]
+        if config.rescale_errors:
+            scales = error_scales(modes[0], win, intervals, config.blend_floor)
+            win = [_scaled(d, float(k)) for d, k in zip(win, scales)]
+            data = pack(win, blend_floor=config.blend_floor, **par)
+            modes = [optimise(modes[0].spec, modes[0].theta, data)]
+            modes[0].label = "1L1S"
+            pm = optimise(pm.spec, pm.theta, data) if modes[0].spec != pm.spec else modes[0]
+            stages["error_scales"] = {d.name: float(k) for d, k in zip(win, scales)}
         an = anomaly(modes[0], data)
         anomalous = an["delta_chi2"] >= config.anomaly_delta_chi2 and an["z"] >= config.anomaly_z
         stages["point_lens_s"] = time.perf_counter() - tic

@@ -146,3 +146,24 @@ def test_a_model_that_cannot_describe_the_data_is_not_sampled():
     row = res.solutions.to_pylist()[0]
     assert row["status"] == "unconverged" and row["error_msg"].startswith("not sampled: chi2/dof = ")
     assert row["t0_map"] is not None and row["r_hat_max"] is None and res.posterior.num_rows == 0
+
+
+def test_error_bars_rescaled_to_unit_reduced_chi2(single_lens_event):
+    """Errors reported 1.5x too small: ``rescale_errors`` finds k = 1.5 (the factor applied, known here)."""
+    import json
+
+    datasets, truth = single_lens_event
+    shrunk = [Dataset(d.name, d.band, d.t, d.flux, d.flux_err / 1.5, d.time_note, d.source, dict(d.extra))
+              for d in datasets]
+    res = fit_event(shrunk, FitConfig(model="1L1S", rescale_errors=True,
+                                      sampler=SamplerSettings(num_warmup=150, num_samples=200)), event_id=8)
+    best = res.solutions.to_pandas().iloc[0]
+    scales = {name: v[2] for name, v in json.loads(best.fluxes_json).items()}
+    n = {d.name: len(d) for d in datasets}
+    for name, k in scales.items():  # sampling error of sqrt(chi2/dof): 1/sqrt(2n)
+        assert abs(k - 1.5) < 1.5 * 4 / np.sqrt(2 * n[name]), (name, k)
+    assert res.stages["error_scales"] == pytest.approx(scales)
+    assert 0.9 < best.chi2 / best.n_data_points < 1.1
+    draws = res.posterior.to_pandas()
+    lo, hi = np.quantile(draws["tE"], [0.025, 0.975])
+    assert lo <= truth["tE"] <= hi
