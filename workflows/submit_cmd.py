@@ -22,8 +22,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def add_fit_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default="auto", choices=["auto", "1L1S", "2L1S"],
-                   help="auto: 1L1S, then 2L1S when the anomaly check fires (default)")
+    p.add_argument("--model", default="auto", choices=["auto", "1L1S", "2L1S", "3L1S"],
+                   help="auto: 1L1S, then 2L1S when the anomaly check fires (default); 3L1S: a third body "
+                        "seeded from the best 2L1S mode's residuals")
     p.add_argument("--warmup", type=int, default=300, help="NUTS warm-up steps per chain (default 300)")
     p.add_argument("--samples", type=int, default=400, help="NUTS draws per chain (default 400)")
     p.add_argument("--chains", type=int, default=2, help="NUTS chains (default 2)")

@@ -15,7 +15,7 @@ import scipy.optimize
 from .models import ModelSpec
 from .objective import FitData, batched_chi2, chi2_function, value_and_grad_function
 
-__all__ = ["Mode", "optimise", "point_lens_search", "anomaly", "binary_seeds", "BOUNDS"]
+__all__ = ["Mode", "optimise", "point_lens_search", "anomaly", "binary_seeds", "triple_seeds", "BOUNDS"]
 
 BOUNDS = {"log_tE": (np.log(0.05), np.log(3000.0)), "u0": (-3.0, 3.0), "log_rho": (np.log(1e-5), np.log(0.5)),
           "alpha": (-4 * np.pi, 4 * np.pi), "log_s": (np.log(0.1), np.log(10.0)), "log_q": (np.log(1e-7), 0.0),
@@ -159,3 +159,43 @@ def binary_seeds(point: Mode, t_anomaly: float) -> np.ndarray:
             for a in np.linspace(0, 2 * np.pi, 16, endpoint=False):
                 seeds.append((t0, log_te, u0, a, ls * np.log(10), lq * np.log(10)))
     return np.array(seeds)
+
+
+def triple_seeds(binary: Mode, t_anomaly: float) -> np.ndarray:
+    """3L1S starts ``binary.theta + (log_s13, log_q3, psi)`` for a third body seeded by a residual anomaly.
+
+    The third body is placed as a planet whose planetary caustic lies near
+    ``|r - e/r|`` from its host (Han 2006; ``r``: the planet's distance from the host,
+    lengths in the total mass's Einstein radius, ``e``: the host's mass fraction), towards
+    the planet for ``r > sqrt(e)`` and away from it otherwise. Two hosts are tried: lens 1
+    (``e = 1/(1+q)``; a planet of one star of a wide binary, or of the lone star of a
+    planetary system) and the 1-2 barycentre (``e = 1``; a planet outside a close
+    binary). For the source at ``d = w(t_anomaly) - host`` the planet sits at
+    ``r = (|d| + sqrt(|d|^2 + 4e))/2`` along ``d`` (wide) or ``e/r`` opposite (close);
+    ``r`` scaled by 0.97 / 1 / 1.03 (the companion's shear moves the caustic), ``log q3``
+    on a grid. A
+    generic grid in ``(s13, psi, q3)`` covers central-caustic perturbations.
+    """
+    if binary.spec.model_type != "2L1S" or binary.spec.parallax or binary.spec.finite_source:
+        raise ValueError(f"triple seeds need a point-source 2L1S mode without parallax, got {binary.spec.label}")
+    p = {n: binary.value(n) for n in binary.spec.names}
+    s, q = np.exp(p["log_s"]), np.exp(p["log_q"])
+    z1 = -s * q / (1 + q)
+    tau = (t_anomaly - p["t0"]) / np.exp(p["log_tE"]) if np.isfinite(t_anomaly) else 0.0
+    c, sn = np.cos(p["alpha"]), np.sin(p["alpha"])
+    w = complex(tau * c - p["u0"] * sn, p["u0"] * c + tau * sn)
+    out = []
+    for host, e in ((z1, 1 / (1 + q)), (0.0, 1.0)):
+        d = w - host
+        r_wide = (abs(d) + np.sqrt(abs(d) ** 2 + 4 * e)) / 2
+        for r, phi in ((r_wide, np.angle(d)), (e / r_wide, np.angle(d) + np.pi)):
+            for dphi in (-0.1, 0.0, 0.1):
+                for f in (0.97, 1.0, 1.03):
+                    z3 = host + r * f * np.exp(1j * (phi + dphi))  # the planet; s13, psi are measured from lens 1
+                    for lq in np.linspace(-5.5, -2.0, 8):
+                        out.append((np.log(abs(z3 - z1)), lq * np.log(10), np.angle(z3 - z1)))
+    for ls in np.linspace(-0.3, 0.3, 5):
+        for lq in np.linspace(-5.0, -2.0, 4):
+            for psi in np.linspace(0, 2 * np.pi, 12, endpoint=False):
+                out.append((ls * np.log(10), lq * np.log(10), psi))
+    return np.array([np.r_[binary.theta, x] for x in out])

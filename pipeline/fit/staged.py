@@ -5,7 +5,10 @@
 events (``model="auto"``) or on request, a 2L1S search over ``(log s, log q, alpha)``
 seeded by the anomaly, local optimisation of the best distinct starts and of each
 mode's close/wide partner, modes kept within ``delta_chi2_window`` (2L1S stages run on
-time-binned data, ``binning``); (4) NUTS per kept mode, a mode whose chains have not
+time-binned data, ``binning``); ``model="3L1S"``: a third body seeded from the best
+binary's residual anomaly (``modes.triple_modes``), the best binary kept beside the triples;
+with ``parallax``, each mode refitted with ``piE`` on both sides of the lens axis
+(``modes.with_parallax``); (4) NUTS per kept mode, a mode whose chains have not
 converged (split R-hat >= 1.01 or divergences) sampled once more with twice the
 warm-up and draws (not when its trees already hit the depth limit: then the
 geometry, not the length, is the problem and the reason goes in ``error_msg``), a mode with chi^2/dof > ``max_reduced_chi2`` not sampled (status
@@ -30,14 +33,15 @@ import pyarrow as pa
 from .. import schema
 from .models import LOG_PARAMS, ModelSpec
 from .binning import anomaly_intervals, bin_dataset
-from .objective import FitData, batched_chi2, bucket, chi2_function, fluxes_function, pack
+from .objective import bucket, chi2_function, fluxes_function, pack
+from .modes import binary_modes, triple_modes, with_parallax
 from .photometry import Dataset
 from .sample import SamplerSettings, run_nuts
-from .search import Mode, _peak_times, anomaly, binary_seeds, optimise, point_lens_search, residuals
+from .search import Mode, _peak_times, anomaly, optimise, point_lens_search, residuals
 
 __all__ = ["FitConfig", "FitResult", "fit_event", "config_hash"]
 
-MODELS = ("auto", "1L1S", "2L1S")
+MODELS = ("auto", "1L1S", "2L1S", "3L1S")
 
 
 @dataclass(frozen=True)
@@ -78,7 +82,7 @@ class FitConfig:
 
     def __post_init__(self):
         if self.model not in MODELS:
-            raise ValueError(f"model={self.model!r} is not one of {MODELS} (3L1S fits are not available yet)")
+            raise ValueError(f"model={self.model!r} is not one of {MODELS}")
         if self.parallax and (self.ra is None or self.dec is None):
             raise ValueError("parallax needs the event coordinates: ra and dec (degrees)")
 
@@ -157,60 +161,6 @@ def _thin(datasets, t_anomaly, limit):
                 keep[part[:: int(np.ceil(part.size / share))]] = True
         out.append(_subset(d, keep))
     return out
-
-
-def _distinct(theta, kept, spec):
-    i_s, i_q, i_a = (spec.names.index(n) for n in ("log_s", "log_q", "alpha"))
-    for k in kept:
-        da = np.angle(np.exp(1j * (theta[i_a] - k[i_a])))
-        if abs(theta[i_s] - k[i_s]) < 0.05 and abs(theta[i_q] - k[i_q]) < 0.3 and abs(da) < 0.2:
-            return False
-    return True
-
-
-def _binary_modes(seed_modes, data: FitData, search: FitData, t_anomaly: float, config: FitConfig) -> list[Mode]:
-    spec = ModelSpec("2L1S", parallax=False, method="point")
-    seeds = np.concatenate([binary_seeds(m, t_anomaly) for m in seed_modes])
-    chi = batched_chi2(spec, seeds, search)
-    order = np.argsort(np.where(np.isfinite(chi), chi, np.inf))
-    starts = []
-    for i in order:
-        if len(starts) >= config.n_starts:
-            break
-        if np.isfinite(chi[i]) and _distinct(seeds[i], starts, spec):
-            starts.append(seeds[i])
-    # optimise every start on the thinned search data, polish the best on the fit data
-    rough = sorted((optimise(spec, s, search, maxiter=150) for s in starts), key=lambda m: m.chi2)
-    modes = [optimise(spec, m.theta, data, maxiter=200) for m in rough[: config.max_modes + 1]]
-    modes.sort(key=lambda m: m.chi2)
-    partners = []
-    i_s = spec.names.index("log_s")
-    for m in modes[:2]:  # the close/wide partner of the best modes (s <-> 1/s)
-        th = m.theta.copy()
-        th[i_s] = -th[i_s]
-        partners.append(optimise(spec, th, data, maxiter=200))
-    kept = []
-    for m in sorted(modes + partners, key=lambda m: m.chi2):
-        if m.chi2 - (kept[0].chi2 if kept else m.chi2) > config.delta_chi2_window or len(kept) >= config.max_modes:
-            break
-        if _distinct(m.theta, [k.theta for k in kept], spec):
-            kept.append(m)
-    for m in kept:
-        m.label = f"2L1S-{'wide' if m.value('log_s') > 0 else 'close'}"
-    if config.finite_source_2l1s:
-        fs_spec = ModelSpec("2L1S", finite_source=True, parallax=False, method="auto")
-        refined = []
-        for m in kept:
-            u0 = abs(m.value("u0"))
-            best = None
-            for rho in (1e-3, max(min(0.5 * u0, 0.05), 1e-4)):
-                th = np.r_[m.theta[:3], np.log(rho), m.theta[3:]]
-                r = optimise(fs_spec, th, data, gradient=False, maxiter=400)
-                best = r if best is None or r.chi2 < best.chi2 else best
-            best.label = m.label
-            refined.append(best)
-        kept = sorted(refined, key=lambda m: m.chi2)
-    return kept
 
 
 def _solution_rows(event_id, modes, posts, datasets, data, config, chi2_1l, anomaly_dchi2, extra, skipped):
@@ -349,19 +299,26 @@ def fit_event(datasets: list[Dataset], config: FitConfig = FitConfig(), *, event
         anomalous = an["delta_chi2"] >= config.anomaly_delta_chi2 and an["z"] >= config.anomaly_z
         stages["point_lens_s"] = time.perf_counter() - tic
         fit_data = {id(m): data for m in modes}
-        if config.model == "2L1S" or (config.model == "auto" and anomalous):
+        if config.model in ("2L1S", "3L1S") or (config.model == "auto" and anomalous):
             note("binary search")
             tic = time.perf_counter()
             binned = [bin_dataset(d, t0, te, u0, keep=intervals) for d in win]
             bdata = pack(binned, blend_floor=config.blend_floor)
             search = pack(_thin(binned, an["t"], config.search_points), size=bucket(config.search_points),
                           blend_floor=config.blend_floor)
-            bmodes = _binary_modes(seeds, bdata, search, an["t"], config)
+            bmodes = binary_modes(seeds, bdata, search, an["t"], config)
+            if config.model == "3L1S":  # a third body from the best binary's residuals; the binary kept to compare
+                note("triple search")
+                tmodes, best_binary = triple_modes(bmodes[0], bdata, search, config)
+                bmodes = tmodes + [best_binary]
+            if config.parallax:
+                bdata = pack(binned, blend_floor=config.blend_floor, **par)
+                bmodes = with_parallax(bmodes, bdata, config)
             stages["binary_search_s"] = time.perf_counter() - tic
             point_b = optimise(modes[0].spec, modes[0].theta, bdata)
             for m in bmodes:
                 fit_data[id(m)] = bdata
-            if config.model == "2L1S":
+            if config.model in ("2L1S", "3L1S"):
                 modes = bmodes
             elif point_b.chi2 - bmodes[0].chi2 <= config.delta_chi2_window:
                 modes = modes + bmodes

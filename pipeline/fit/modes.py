@@ -1,0 +1,140 @@
+"""Stage 3 of the staged fit: binary and triple modes, and their parallax refits (DESIGN.md §5.2).
+
+``binary_modes``: a grid of 2L1S starts seeded by the anomaly (``search.binary_seeds``),
+ranked on thinned data, the best distinct ones optimised, close/wide partners added,
+optionally refined with a finite source. ``triple_modes``: a third body seeded from the
+best binary's residual anomaly (``search.triple_seeds``). ``with_parallax``: every mode
+refitted with annual parallax on both sides of the lens axis. ``config``: a
+``staged.FitConfig``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .models import ModelSpec
+from .objective import FitData, batched_chi2
+from .search import Mode, anomaly, binary_seeds, optimise, triple_seeds
+
+__all__ = ["binary_modes", "triple_modes", "with_parallax"]
+
+
+def _distinct(theta, kept, spec):
+    i_s, i_q, i_a = (spec.names.index(n) for n in ("log_s", "log_q", "alpha"))
+    for k in kept:
+        da = np.angle(np.exp(1j * (theta[i_a] - k[i_a])))
+        if abs(theta[i_s] - k[i_s]) < 0.05 and abs(theta[i_q] - k[i_q]) < 0.3 and abs(da) < 0.2:
+            return False
+    return True
+
+
+def binary_modes(seed_modes, data: FitData, search: FitData, t_anomaly: float, config) -> list[Mode]:
+    """2L1S modes (best first, at most ``config.max_modes``) from starts seeded by each of ``seed_modes``."""
+    spec = ModelSpec("2L1S", parallax=False, method="point")
+    seeds = np.concatenate([binary_seeds(m, t_anomaly) for m in seed_modes])
+    chi = batched_chi2(spec, seeds, search)
+    order = np.argsort(np.where(np.isfinite(chi), chi, np.inf))
+    starts = []
+    for i in order:
+        if len(starts) >= config.n_starts:
+            break
+        if np.isfinite(chi[i]) and _distinct(seeds[i], starts, spec):
+            starts.append(seeds[i])
+    # optimise every start on the thinned search data, polish the best on the fit data
+    rough = sorted((optimise(spec, s, search, maxiter=150) for s in starts), key=lambda m: m.chi2)
+    modes = [optimise(spec, m.theta, data, maxiter=200) for m in rough[: config.max_modes + 1]]
+    modes.sort(key=lambda m: m.chi2)
+    partners = []
+    i_s = spec.names.index("log_s")
+    for m in modes[:2]:  # the close/wide partner of the best modes (s <-> 1/s)
+        th = m.theta.copy()
+        th[i_s] = -th[i_s]
+        partners.append(optimise(spec, th, data, maxiter=200))
+    kept = []
+    for m in sorted(modes + partners, key=lambda m: m.chi2):
+        if m.chi2 - (kept[0].chi2 if kept else m.chi2) > config.delta_chi2_window or len(kept) >= config.max_modes:
+            break
+        if _distinct(m.theta, [k.theta for k in kept], spec):
+            kept.append(m)
+    for m in kept:
+        m.label = f"2L1S-{'wide' if m.value('log_s') > 0 else 'close'}"
+    if config.finite_source_2l1s:
+        fs_spec = ModelSpec("2L1S", finite_source=True, parallax=False, method="auto")
+        refined = []
+        for m in kept:
+            u0 = abs(m.value("u0"))
+            best = None
+            for rho in (1e-3, max(min(0.5 * u0, 0.05), 1e-4)):
+                th = np.r_[m.theta[:3], np.log(rho), m.theta[3:]]
+                r = optimise(fs_spec, th, data, gradient=False, maxiter=400)
+                best = r if best is None or r.chi2 < best.chi2 else best
+            best.label = m.label
+            refined.append(best)
+        kept = sorted(refined, key=lambda m: m.chi2)
+    return kept
+
+
+def triple_modes(binary: Mode, data: FitData, search: FitData, config,
+                  rounds: int = 2) -> tuple[list[Mode], Mode]:
+    """3L1S modes seeded from a 2L1S mode and the anomaly left in its residuals (``triple_seeds``).
+
+    When the best triple is better described as lens 1 + the third body (the binary search
+    had settled on a compromise between two anomalies), that pair refitted as a 2L1S mode
+    seeds a second round. Returns ``(triple modes, the best 2L1S mode seen)``.
+    """
+    spec = ModelSpec("3L1S", method="point")
+    t_res = anomaly(binary, data)["t"]
+    seeds = triple_seeds(binary, t_res)
+    chi = batched_chi2(spec, seeds, search)
+    order = np.argsort(np.where(np.isfinite(chi), chi, np.inf))
+    starts = []
+    idx = [spec.names.index(n) for n in ("log_s13", "log_q3", "psi")]
+    for i in order:
+        if len(starts) >= config.n_starts or not np.isfinite(chi[i]):
+            break
+        if all(abs(seeds[i][idx[0]] - x[idx[0]]) > 0.05 or abs(seeds[i][idx[1]] - x[idx[1]]) > 0.3
+               or abs(np.angle(np.exp(1j * (seeds[i][idx[2]] - x[idx[2]])))) > 0.2 for x in starts):
+            starts.append(seeds[i])
+    rough = sorted((optimise(spec, x, search, maxiter=150) for x in starts), key=lambda m: m.chi2)
+    modes = sorted((optimise(spec, m.theta, data, maxiter=300) for m in rough[: config.max_modes + 2]),
+                   key=lambda m: m.chi2)
+    if rounds > 1 and modes:
+        # lens 1 + the third body as a binary (frame rotated by psi; lens 1 taken at the origin)
+        b = modes[0].theta
+        alt = optimise(binary.spec, np.r_[b[:3], b[3] - b[idx[2]], b[idx[0]], b[idx[1]]], data, maxiter=200)
+        if alt.chi2 < binary.chi2 - config.anomaly_delta_chi2:
+            alt.label = f"2L1S-{'wide' if alt.value('log_s') > 0 else 'close'}"
+            more, binary = triple_modes(alt, data, search, config, rounds - 1)
+            modes = sorted(modes + more, key=lambda m: m.chi2)
+    kept = []
+    for m in modes:
+        if m.chi2 - modes[0].chi2 > config.delta_chi2_window or len(kept) >= config.max_modes:
+            break
+        if all(np.max(np.abs(m.theta[idx[:2]] - k.theta[idx[:2]])) > 0.05 for k in kept):
+            m.label = f"3L1S-{'wide' if m.value('log_s13') > 0 else 'close'}"
+            kept.append(m)
+    return kept, binary
+
+
+def with_parallax(modes: list[Mode], data: FitData, config) -> list[Mode]:
+    """Each binary (or triple) mode refitted with annual parallax from ``piE = 0``, on both sides of the lens axis.
+
+    Without parallax ``(u0, alpha[, psi]) -> (-u0, -alpha[, -psi])`` mirrors the geometry and leaves
+    ``A(t)`` unchanged; parallax breaks the symmetry only weakly (the ecliptic degeneracy,
+    Skowron et al. 2011), so both are optimised and kept when within ``delta_chi2_window``.
+    ``data`` must carry the parallax offsets.
+    """
+    out = []
+    for m in modes:
+        spec = ModelSpec(m.spec.model_type, finite_source=m.spec.finite_source, parallax=True, method=m.spec.method)
+        i_u, i_a = spec.names.index("u0"), spec.names.index("alpha")
+        for sign in (1.0, -1.0):
+            th = np.r_[m.theta, 0.0, 0.0]
+            th[i_u], th[i_a] = sign * th[i_u], sign * th[i_a]
+            if "psi" in spec.names:  # the mirror image of a triple lens: lens 3 reflected too
+                th[spec.names.index("psi")] *= sign
+            r = optimise(spec, th, data, maxiter=200, gradient=not spec.finite_source)
+            r.label = f"{m.label},u0{'+' if r.value('u0') > 0 else '-'}"
+            out.append(r)
+    out.sort(key=lambda m: m.chi2)
+    kept = [m for m in out if m.chi2 - out[0].chi2 <= config.delta_chi2_window]
+    return kept[: max(config.max_modes, 2)]
