@@ -74,7 +74,7 @@ def binary_modes(seed_modes, data: FitData, search: FitData, t_anomaly: float, c
 
 
 def triple_modes(binary: Mode, data: FitData, search: FitData, config,
-                  rounds: int = 2) -> tuple[list[Mode], Mode]:
+                 rounds: int = 2) -> tuple[list[Mode], Mode]:
     """3L1S modes seeded from a 2L1S mode and the anomaly left in its residuals (``triple_seeds``).
 
     When the best triple is better described as lens 1 + the third body (the binary search
