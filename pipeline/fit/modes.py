@@ -18,8 +18,9 @@ from .search import Mode, anomaly, binary_seeds, optimise, triple_seeds
 __all__ = ["binary_modes", "triple_modes", "with_parallax"]
 
 
-def _distinct(theta, kept, spec):
-    i_s, i_q, i_a = (spec.names.index(n) for n in ("log_s", "log_q", "alpha"))
+def _distinct(theta, kept, spec, names=("log_s", "log_q", "alpha")):
+    """``theta`` differs from every row of ``kept`` by > 0.05 in ln s, 0.3 in ln q or 0.2 rad in the angle."""
+    i_s, i_q, i_a = (spec.names.index(n) for n in names)
     for k in kept:
         da = np.angle(np.exp(1j * (theta[i_a] - k[i_a])))
         if abs(theta[i_s] - k[i_s]) < 0.05 and abs(theta[i_q] - k[i_q]) < 0.3 and abs(da) < 0.2:
@@ -87,12 +88,12 @@ def triple_modes(binary: Mode, data: FitData, search: FitData, config,
     chi = batched_chi2(spec, seeds, search)
     order = np.argsort(np.where(np.isfinite(chi), chi, np.inf))
     starts = []
-    idx = [spec.names.index(n) for n in ("log_s13", "log_q3", "psi")]
+    third = ("log_s13", "log_q3", "psi")
+    idx = [spec.names.index(n) for n in third]
     for i in order:
         if len(starts) >= config.n_starts or not np.isfinite(chi[i]):
             break
-        if all(abs(seeds[i][idx[0]] - x[idx[0]]) > 0.05 or abs(seeds[i][idx[1]] - x[idx[1]]) > 0.3
-               or abs(np.angle(np.exp(1j * (seeds[i][idx[2]] - x[idx[2]])))) > 0.2 for x in starts):
+        if _distinct(seeds[i], starts, spec, third):
             starts.append(seeds[i])
     rough = sorted((optimise(spec, x, search, maxiter=150) for x in starts), key=lambda m: m.chi2)
     modes = sorted((optimise(spec, m.theta, data, maxiter=300) for m in rough[: config.max_modes + 2]),

@@ -18,7 +18,7 @@ import microjax_core as mc
 from .models import ModelSpec, model_magnification
 
 __all__ = ["FitData", "pack", "bucket", "chi2_function", "batched_chi2", "value_and_grad_function", "fluxes_function",
-           "gauss_newton_function", "residuals_function", "sequential_jacobian", "with_sequential_jvp",
+           "gauss_newton_function", "sequential_jacobian", "with_sequential_jvp",
            "MIN_BUCKET", "compile_count"]
 
 MIN_BUCKET = 256
@@ -145,6 +145,7 @@ def sequential_jacobian(f, theta):
     return f(theta), jnp.moveaxis(jac, 0, -1)
 
 
+@lru_cache(maxsize=None)
 def with_sequential_jvp(spec: ModelSpec):
     """``chi2(theta, data)`` whose JVP rule computes the gradient with ``sequential_jacobian``.
 
@@ -165,34 +166,35 @@ def with_sequential_jvp(spec: ModelSpec):
     return chi2
 
 
-def residuals_function(spec: ModelSpec):
+def _fluxes(spec, theta, data):
+    """Per-dataset ``(fs, fb)`` solved for ``theta`` and the magnification ``(n_datasets, L)`` (1 where masked)."""
+    a = jnp.where(data.mask, _magnifications(spec, theta, data), 1.0)
+    fs, fb = jax.vmap(mc.likelihood.solve_fluxes)(a, data.flux, data.err, data.mask, data.fb_min)
+    return fs, fb, a
+
+
+def _residuals(spec, theta, data):
     """``(flux - fs A - fb) / err`` per ``(dataset, epoch)`` (0 where masked), fluxes profiled."""
-    def r(theta, data):
-        a = jnp.where(data.mask, _magnifications(spec, theta, data), 1.0)
-        fs, fb = jax.vmap(mc.likelihood.solve_fluxes)(a, data.flux, data.err, data.mask, data.fb_min)
-        return jnp.where(data.mask, (data.flux - fs[:, None] * a - fb[:, None]) / data.err, 0.0)
-    return r
+    fs, fb, a = _fluxes(spec, theta, data)
+    return jnp.where(data.mask, (data.flux - fs[:, None] * a - fb[:, None]) / data.err, 0.0)
 
 
 @lru_cache(maxsize=None)
 def gauss_newton_function(spec: ModelSpec):
     """jit: the Fisher matrix ``2 J^T J`` of chi^2 (``J``: the profiled residuals' Jacobian, sequential JVPs)."""
     _COMPILES["n"] += 1
-    r = residuals_function(spec)
 
     def fisher(theta, data):
-        _, jac = sequential_jacobian(lambda th: r(th, data), theta)
+        _, jac = sequential_jacobian(lambda th: _residuals(spec, th, data), theta)
         jac = jac.reshape(-1, theta.shape[0])
         return 2.0 * jac.T @ jac
     return jax.jit(fisher)
 
 
 @lru_cache(maxsize=None)
-def value_and_grad_function(spec: ModelSpec, forward: bool = False):
-    """jit: ``(chi2, dchi2/dtheta)``; ``forward=True``: one JVP per parameter (finite-source binary/triple)."""
+def value_and_grad_function(spec: ModelSpec):
+    """jit: ``(chi2, dchi2/dtheta)`` (reverse mode)."""
     _COMPILES["n"] += 1
-    if forward:
-        return jax.jit(lambda theta, data: sequential_jacobian(lambda th: _chi2(spec, th, data), theta))
     return jax.jit(jax.value_and_grad(lambda theta, data: _chi2(spec, theta, data)))
 
 
@@ -200,9 +202,4 @@ def value_and_grad_function(spec: ModelSpec, forward: bool = False):
 def fluxes_function(spec: ModelSpec):
     """jit: per-dataset ``(fs, fb)`` and the magnification at the data times."""
     _COMPILES["n"] += 1
-
-    def f(theta, data):
-        a = jnp.where(data.mask, _magnifications(spec, theta, data), 1.0)
-        fs, fb = jax.vmap(mc.likelihood.solve_fluxes)(a, data.flux, data.err, data.mask, data.fb_min)
-        return fs, fb, a
-    return jax.jit(f)
+    return jax.jit(lambda theta, data: _fluxes(spec, theta, data))

@@ -12,6 +12,8 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.optimize
 
+import microjax_core as mc
+
 from .models import ModelSpec
 from .objective import FitData, batched_chi2, chi2_function, value_and_grad_function
 
@@ -173,17 +175,15 @@ def triple_seeds(binary: Mode, t_anomaly: float) -> np.ndarray:
     binary). For the source at ``d = w(t_anomaly) - host`` the planet sits at
     ``r = (|d| + sqrt(|d|^2 + 4e))/2`` along ``d`` (wide) or ``e/r`` opposite (close);
     ``r`` scaled by 0.97 / 1 / 1.03 (the companion's shear moves the caustic), ``log q3``
-    on a grid. A
-    generic grid in ``(s13, psi, q3)`` covers central-caustic perturbations.
+    on a grid. A generic grid in ``(s13, psi, q3)`` covers central-caustic perturbations.
     """
     if binary.spec.model_type != "2L1S" or binary.spec.parallax or binary.spec.finite_source:
         raise ValueError(f"triple seeds need a point-source 2L1S mode without parallax, got {binary.spec.label}")
     p = {n: binary.value(n) for n in binary.spec.names}
     s, q = np.exp(p["log_s"]), np.exp(p["log_q"])
     z1 = -s * q / (1 + q)
-    tau = (t_anomaly - p["t0"]) / np.exp(p["log_tE"]) if np.isfinite(t_anomaly) else 0.0
-    c, sn = np.cos(p["alpha"]), np.sin(p["alpha"])
-    w = complex(tau * c - p["u0"] * sn, p["u0"] * c + tau * sn)
+    t_a = t_anomaly if np.isfinite(t_anomaly) else p["t0"]
+    w = complex(mc.source_trajectory(t_a, p["t0"], np.exp(p["log_tE"]), p["u0"], p["alpha"]))
     out = []
     for host, e in ((z1, 1 / (1 + q)), (0.0, 1.0)):
         d = w - host

@@ -118,8 +118,9 @@ def _drop(d, intervals):
 def error_scales(mode: Mode, datasets, intervals, blend_floor: bool = True) -> np.ndarray:
     """Per dataset ``k = sqrt(chi2 / (n - 2 - p n / N))`` of ``mode`` outside ``intervals`` (``p``: model parameters).
 
-    The factor that brings the dataset's reduced chi^2 to 1 (Yee et al. 2012, ApJ 755, 102);
-    a dataset with fewer than 10 points outside the anomaly keeps ``k = 1``.
+    The factor that brings the dataset's reduced chi^2 to 1 (Yee et al. 2012, ApJ 755, 102).
+    A dataset with fewer than 10 points outside the anomaly is measured on all its points;
+    one with fewer than 10 points in all keeps ``k = 1``.
     """
     kept = [_drop(d, intervals) for d in datasets]
     n = np.array([len(d) for d in kept], float)
