@@ -124,6 +124,28 @@ def test_single_lens_recovered(single_lens_event):
     assert best.chi2 / best.n_data_points < 1.2
 
 
+def test_a_later_event_of_the_same_bucket_compiles_nothing(single_lens_event):
+    """NUTS is one compiled program per model, settings and bucket: a second event reuses it (0 compilations)."""
+    from pipeline.fit.objective import pack
+    from pipeline.fit.sample import run_nuts
+    from pipeline.fit.search import point_lens_search
+    from pipeline.orchestrate import compilations
+
+    datasets, truth = single_lens_event
+    rng = np.random.default_rng(5)
+    other = [Dataset(d.name, d.band, d.t, d.flux + rng.normal(size=len(d)) * d.flux_err, d.flux_err)
+             for d in datasets]  # another event of the same length: new noise
+    settings = SamplerSettings(num_warmup=30, num_samples=30)
+    first, second = pack(datasets), pack(other)
+    assert first.t.shape == second.t.shape
+    run_nuts(point_lens_search(first)[0], first, settings, seed=1)
+    mode = point_lens_search(second)[0]
+    before = compilations()
+    post = run_nuts(mode, second, settings, seed=2)
+    assert compilations() == before
+    assert np.all(np.isfinite(post.draws["tE"])) and post.draws["tE"].shape == (2, 30)
+
+
 def test_bad_events_become_failed_rows():
     t = np.linspace(0, 10, 50) + 2461000
     nan = Dataset("d", "W149", t, np.full(50, np.nan), np.ones(50))
