@@ -1,8 +1,9 @@
 """Stage 4: NUTS per mode with numpyro (Hoffman & Gelman 2014), preconditioned by the Fisher matrix at the mode.
 
-The sampler moves ``z`` with ``theta = mode + L z``, where ``L L^T = (H/2)^-1`` and ``H``
-is the Hessian of chi^2 at the mode (Fisher preconditioning, DESIGN.md §5.2): the
-posterior is close to a unit normal in ``z``, so warm-up is short. Priors are uniform
+The sampler moves ``z`` with ``y = y_mode + L z``, where ``L L^T = (H/2)^-1`` and ``H``
+is the Hessian of ``-2 log p`` at the mode (Fisher preconditioning, DESIGN.md §5.2): the
+posterior is close to a unit normal in ``z``, so warm-up is short. ``y`` are the fit
+coordinates mapped from their bounds to the real line (``_to_fit``). Priors are uniform
 in the fit coordinates (``t0``; ``ln tE, ln rho, ln s, ln q``; ``u0``; ``piEN, piEE``)
 inside ``search.BOUNDS`` (``t0``: the data span +- 200 d), and uniform on the circle for
 ``alpha`` (one period centred on the mode). The likelihood is ``exp(-chi2/2)`` with
@@ -65,20 +66,36 @@ def _log_u0_index(spec: ModelSpec):
     return spec.names.index("u0") if spec.model_type == "1L1S" and not spec.parallax else None
 
 
-def _to_fit(spec: ModelSpec, x):
-    """Sampler coordinates -> (fit coordinates, ln |Jacobian|)."""
+def _boxed(spec: ModelSpec) -> np.ndarray:
+    """Coordinates mapped from their bounds to the real line (all but ``alpha``, which is periodic)."""
+    return np.array([name != "alpha" for name in spec.names])
+
+
+def _to_fit(spec: ModelSpec, y, lo, hi):
+    """Sampler coordinates ``y`` -> (fit coordinates, ln |d theta / d y|).
+
+    Bounded coordinates ``v = lo + (hi - lo) sigmoid(y)`` (numpyro's transform for a
+    uniform prior on an interval: no wall for NUTS to hit, so a weak event whose posterior
+    reaches a bound does not diverge there); ``u0 = exp(v)`` for ``_log_u0_index``.
+    ``lo, hi`` are in ``v`` (``ln|u0|`` for that index). Priors stay uniform in the fit
+    coordinates: the potential subtracts ``ln|J|``."""
+    box = _boxed(spec)
+    v = jnp.where(box, lo + (hi - lo) * jax.nn.sigmoid(y), y)
+    log_jac = jnp.sum(jnp.where(box, jnp.log(hi - lo) - jax.nn.softplus(-y) - jax.nn.softplus(y), 0.0))
     k = _log_u0_index(spec)
     if k is None:
-        return x, 0.0
-    return x.at[k].set(jnp.exp(x[k])), x[k]
+        return v, log_jac
+    return v.at[k].set(jnp.exp(v[k])), log_jac + v[k]
 
 
-def _to_sampler(spec: ModelSpec, theta):
+def _to_sampler(spec: ModelSpec, theta, lo, hi):
+    """Fit coordinates -> sampler coordinates (a point on a bound moved 1e-9 of the interval inside)."""
+    v = np.array(theta, float)
     k = _log_u0_index(spec)
-    x = np.array(theta, float)
     if k is not None:
-        x[k] = np.log(max(abs(x[k]), U0_FLOOR))
-    return x
+        v[k] = np.log(max(abs(v[k]), U0_FLOOR))
+    frac = np.clip((v - lo) / (hi - lo), 1e-9, 1 - 1e-9)
+    return np.where(_boxed(spec), np.log(frac) - np.log1p(-frac), v)
 
 
 def _potential_fn_gen(spec: ModelSpec, forward: bool):
@@ -89,10 +106,10 @@ def _potential_fn_gen(spec: ModelSpec, forward: bool):
 
     def gen(data: FitData, centre, scale, lo, hi):
         def potential(z):
-            x = centre + scale @ z
-            theta, log_jac = _to_fit(spec, x)
+            y = centre + scale @ z
+            theta, log_jac = _to_fit(spec, y, lo, hi)
             chi2 = chi2_fn(theta, data)
-            inside = jnp.all((x >= lo) & (x <= hi))
+            inside = jnp.all(_boxed(spec) | ((y >= lo) & (y <= hi)))  # alpha: one period about the mode
             return jnp.where(inside & jnp.isfinite(chi2), 0.5 * chi2 - log_jac, jnp.inf)
         return potential
     return gen
@@ -138,31 +155,34 @@ def _nuts_program(spec: ModelSpec, settings: SamplerSettings, forward: bool, sha
 @lru_cache(maxsize=None)
 def _hessian_function(spec: ModelSpec):
     """Hessian of ``chi^2 - 2 ln|J|`` in the sampler coordinates."""
-    def f(x, data):
-        theta, log_jac = _to_fit(spec, x)
+    def f(y, data, lo, hi):
+        theta, log_jac = _to_fit(spec, y, lo, hi)
         return _chi2(spec, theta, data) - 2.0 * log_jac
     return jax.jit(jax.hessian(f))
 
 
-MAX_SCALE = 2.0  # widest Laplace sigma allowed in fit coordinates (days, ln tE, u0, rad, ln s, ln q ...)
+MAX_SCALE = 2.0  # widest Laplace sigma allowed in sampler coordinates (days, ln tE, logit ..., rad)
 
 
-def fisher_scale(mode: Mode, data: FitData, *, forward: bool = False):
-    """``L`` with ``L L^T`` = the Laplace covariance ``(H/2)^-1`` at the mode (eigenvalues floored).
+def fisher_scale(mode: Mode, data: FitData, y, lo, hi, *, forward: bool = False):
+    """``L`` with ``L L^T`` = the Laplace covariance ``(H/2)^-1`` at the mode ``y`` (sampler coordinates).
 
-    ``H``: the chi^2 Hessian; ``forward=True`` (finite-source binary/triple): the
-    Gauss-Newton Fisher matrix ``2 J^T J`` from sequential JVPs (positive
-    semi-definite; equal to ``H`` at a mode that fits the data)."""
+    ``H``: the Hessian of ``chi^2 - 2 ln|J|``; ``forward=True`` (finite-source binary/triple):
+    the Gauss-Newton Fisher matrix ``2 J^T J`` from sequential JVPs (positive semi-definite;
+    equal to the chi^2 Hessian at a mode that fits the data), carried to ``y`` by the
+    coordinates' Jacobian. Eigenvalues are floored at ``1 / MAX_SCALE**2``."""
+    y, lo, hi = jnp.asarray(y), jnp.asarray(lo), jnp.asarray(hi)
     if forward:
-        h = gauss_newton_function(mode.spec)(jnp.asarray(mode.theta), data)
-    else:  # in the sampler coordinates (ln|u0| for a 1L1S without parallax)
-        h = _hessian_function(mode.spec)(jnp.asarray(_to_sampler(mode.spec, mode.theta)), data)
+        d = jax.jacfwd(lambda v: _to_fit(mode.spec, v, lo, hi)[0])(y)
+        h = d.T @ gauss_newton_function(mode.spec)(jnp.asarray(mode.theta), data) @ d
+    else:
+        h = _hessian_function(mode.spec)(y, data, lo, hi)
     h = 0.5 * (np.asarray(h) + np.asarray(h).T) / 2.0
     lam, vec = np.linalg.eigh(h)
     if not np.all(np.isfinite(lam)):
         raise FloatingPointError("the chi^2 Hessian at the mode is not finite")
     # a direction the data do not constrain (e.g. ln q of an undetectable planet) gets a width of
-    # MAX_SCALE fit units, not 1/sqrt(tiny): NUTS's warm-up then adapts it instead of stepping off the bounds
+    # MAX_SCALE sampler units, not 1/sqrt(tiny): NUTS's warm-up then adapts it
     lam = np.maximum(lam, 1.0 / MAX_SCALE**2)
     return vec / np.sqrt(lam)
 
@@ -189,13 +209,13 @@ def run_nuts(mode: Mode, data: FitData, settings: SamplerSettings, *, seed: int 
     k = _log_u0_index(spec)
     if k is not None:
         lo[k], hi[k] = np.log(U0_FLOOR), np.log(hi[k])
-    centre = _to_sampler(spec, mode.theta)
-    scale = fisher_scale(mode, data, forward=forward)
+    centre = _to_sampler(spec, mode.theta, lo, hi)
+    scale = fisher_scale(mode, data, centre, lo, hi, forward=forward)
     program = _nuts_program(spec, settings, forward, tuple(data.t.shape))
     z, diverging, energy, num_steps = program(jax.random.PRNGKey(seed), data, jnp.asarray(centre),
                                               jnp.asarray(scale), jnp.asarray(lo), jnp.asarray(hi))
-    x = centre + np.einsum("ij,cdj->cdi", scale, np.asarray(z))  # (chains, draws, k) sampler coordinates
-    theta = np.asarray(_to_fit(spec, jnp.asarray(x.T))[0]).T if k is not None else x  # fit coordinates
+    y = centre + np.einsum("ij,cdj->cdi", scale, np.asarray(z))  # (chains, draws, k) sampler coordinates
+    theta = np.asarray(jax.vmap(jax.vmap(lambda v: _to_fit(spec, v, lo, hi)[0]))(jnp.asarray(y)))  # fit coordinates
     extra = {"diverging": np.asarray(diverging), "energy": np.asarray(energy), "num_steps": np.asarray(num_steps)}
     draws, rhat, ess, tail = {}, [], [], []
     for k, name in enumerate(spec.names):
