@@ -20,8 +20,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--mix", default="1L1S=0.6,2L1S=0.2,planet=0.2", help="class mix of the simulated survey")
     p.add_argument("--workers", type=int, default=None, help="local Dask workers (default: one per core)")
     p.add_argument("--seed", type=int, default=2026, help="simulation seed (default 2026)")
-    p.add_argument("--warmup", type=int, default=100, help="NUTS warm-up steps per chain (default 100)")
-    p.add_argument("--samples", type=int, default=150, help="NUTS draws per chain (default 150)")
+    p.add_argument("--warmup", type=int, default=150, help="NUTS warm-up steps per chain (default 150)")
+    p.add_argument("--samples", type=int, default=200, help="NUTS draws per chain (default 200)")
     p.add_argument("--max-modes", type=int, default=2, help="2L1S modes kept per event (default 2)")
     p.add_argument("--plots", type=int, default=3, help="events to plot (default 3)")
 
