@@ -138,11 +138,13 @@ def _nuts_program(spec: ModelSpec, settings: SamplerSettings, forward: bool, sha
                             target_accept_prob=settings.target_accept_prob, max_tree_depth=settings.max_tree_depth,
                             model_args=args, rng_key=rng_key)
 
-        def step(s, _):
+        def step(s, _):  # the kernel adapts while its counter is below num_warmup
             s = sample_kernel(s, model_args=args)
             return s, (s.z, s.diverging, s.energy, s.num_steps)
-        state, _ = jax.lax.scan(step, state, None, length=settings.num_warmup)
-        return jax.lax.scan(step, state, None, length=settings.num_samples)[1]
+        # one scan over warm-up and draws (as numpyro's fori_collect): the kernel, and the model's gradient
+        # inside it, is compiled once, not once per phase
+        out = jax.lax.scan(step, state, None, length=settings.num_warmup + settings.num_samples)[1]
+        return jax.tree_util.tree_map(lambda x: x[settings.num_warmup:], out)
 
     def run(key, *args):
         keys = jax.random.split(key, settings.num_chains)
