@@ -24,13 +24,26 @@ def machine() -> dict:
 
 
 def best_time(fn, repeat=3):
-    """Best wall time of ``repeat`` calls (fn must block until its result is ready)."""
-    best = float("inf")
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
+    """Best wall time of ``repeat`` calls (fn must block until its result is ready).
+
+    With ``BENCH_TIMING_LOCK=PATH`` set, the timed calls hold an exclusive lock on PATH, so
+    benchmark processes run side by side (compiling in parallel) but never time at once.
+    """
+    lock = os.environ.get("BENCH_TIMING_LOCK")
+    handle = open(lock, "a") if lock else None
+    if handle:
+        import fcntl
+        fcntl.flock(handle, fcntl.LOCK_EX)
+    try:
+        best = float("inf")
+        for _ in range(repeat):
+            t = time.perf_counter()
+            fn()
+            best = min(best, time.perf_counter() - t)
+        return best
+    finally:
+        if handle:
+            handle.close()
 
 
 def write_json(name: str, payload: dict) -> Path:

@@ -19,13 +19,19 @@ and linear limb darkening (u = 0.5). Columns:
 
     python benchmarks/bench_finite_source.py [--quick] [--events N] [--mjx-points K]
 
-``--events N`` also times ``vmap`` of the forward over N events (GPU column).
+``--events N`` also times N events per call (central curves, s varied per event, rho = 1e-3):
+``magnification_batch`` (the tiers chosen per point over the whole batch) against ``jax.vmap``
+of ``magnification`` (GPU column). ``--vb-cache FILE.npz`` keeps VBMicrolensing's Tol = 1e-8
+reference curves, so a machine without VBMicrolensing (the GPU node) checks against them;
+``--no-vb-timing`` skips VB's tolerance search there. ``--parts curves,mjx,events`` picks the
+sections; the lens, rho and coefficient are traced, so each law compiles once per section.
 """
 from __future__ import annotations
 
 import argparse
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import jax
@@ -59,106 +65,171 @@ def vb_curve(vb, s, q, w, rho, u_ld, tol):
     return np.array([vb.BinaryMagDark(s, q, x.real, x.imag, rho, tol) for x in w])
 
 
+class Reference:
+    """VBMicrolensing at Tol = RelTol = 1e-8, kept in an ``.npz`` (``path``) when given."""
+
+    def __init__(self, vb, path):
+        self.vb, self.path = vb, path
+        self.data = dict(np.load(path)) if path and Path(path).exists() else {}
+
+    def __call__(self, key, s, q, w, rho, u_ld):
+        if key not in self.data:
+            if self.vb is None:
+                raise SystemExit(f"no VBMicrolensing here and no reference {key!r} in {self.path}")
+            self.data[key] = vb_curve(self.vb, s, q, w, rho, u_ld, 1e-8)
+            if self.path:
+                np.savez(self.path, **self.data)
+        return self.data[key]
+
+
+def law(ld, c):
+    return mc.LinearLD(c) if ld else None
+
+
+def curve_rows(args, n, vb, ref):
+    rows = []
+    cases = [(c, rho, ld) for c in args.curves.split(",") for rho in (1e-2, 1e-3) for ld in (False, True)]
+    fwd = {ld: jax.jit(lambda w, s, q, rho, c, ld=ld: mc.magnification(w, mc.BinaryLens(s, q), rho, law(ld, c)))
+           for ld in (False, True)}
+
+    def chi2(p, w, target, c, ld):
+        return jnp.sum((mc.magnification(w, mc.BinaryLens(p[0], p[1]), p[2], law(ld, c)) - target) ** 2)
+
+    grad = {ld: jax.jit(jax.grad(partial(chi2, ld=ld))) for ld in (False, True)}
+    loss = {ld: jax.jit(partial(chi2, ld=ld)) for ld in (False, True)}
+    for cname, rho, ld in cases:
+        s, q, w = curves(n)[cname]
+        wj, c0 = jnp.asarray(w), 0.5 if ld else 0.0
+        args_f = (wj, s, q, rho, c0)
+        t = time.perf_counter()
+        a = np.asarray(fwd[ld](*args_f).block_until_ready())
+        compile_s = time.perf_counter() - t
+        ours_s = best_time(lambda: fwd[ld](*args_f).block_until_ready())
+        check = slice(None, None, max(5, args.check_every) if ld else args.check_every)
+        row = dict(curve=cname, rho=rho, ld="linear u=0.5" if ld else "uniform",
+                   ours_us_per_pt=ours_s / n * 1e6, compile_s=compile_s)
+        if vb is not None or ref.data:
+            key = f"{cname}_n{n}_rho{rho:g}_{'ld' if ld else 'uni'}_every{check.step}"
+            r = ref(key, s, q, w[check], rho, 0.5 if ld else None)
+            err = np.abs(a[check] / r - 1)
+            row.update(ours_max_err=err.max(), ours_median_err=float(np.median(err)))
+            if vb is not None and not args.no_vb_timing:
+                for tol in (1e-2, 1e-3, 1e-4, 1e-5, 1e-6):
+                    t = time.perf_counter()
+                    got = vb_curve(vb, s, q, w[check], rho, 0.5 if ld else None, tol)
+                    vb_s = (time.perf_counter() - t) / len(got)
+                    vb_err = np.abs(got / r - 1).max()
+                    if vb_err <= err.max():
+                        break
+                row.update(vb_tol=tol, vb_us_per_pt=vb_s * 1e6, vb_max_err=vb_err,
+                           ratio_ours_over_vb=row["ours_us_per_pt"] / (vb_s * 1e6))
+        rows.append(row)
+        print(row, flush=True)
+    for row, (cname, rho, ld) in zip([] if args.no_grad else rows, cases):
+        # gradient of a chi^2 over the curve w.r.t. (s, q, rho), as a multiple of the forward chi^2
+        s, q, w = curves(n)[cname]
+        c0 = 0.5 if ld else 0.0
+        p0, wj = jnp.asarray([s, q, rho]), jnp.asarray(w)
+        ga = (p0 * jnp.asarray([1.0, 1.0, 1.01]), wj, fwd[ld](wj, s, q, rho, c0), c0)
+        t = time.perf_counter()
+        grad[ld](*ga).block_until_ready()
+        loss[ld](*ga).block_until_ready()
+        row["grad_compile_s"] = time.perf_counter() - t
+        row["grad_over_forward"] = (best_time(lambda: grad[ld](*ga).block_until_ready())
+                                    / best_time(lambda: loss[ld](*ga).block_until_ready()))
+        print(dict(curve=cname, rho=rho, ld=row["ld"], grad_over_forward=row["grad_over_forward"],
+                   grad_compile_s=row["grad_compile_s"]), flush=True)
+    return rows
+
+
+def microjaxx_rows(args, n, vb):
+    from microjax.inverse_ray.lightcurve import mag_binary
+
+    rows = []
+    for cname in args.curves.split(","):
+        s, q, w = curves(n)[cname]
+        lens = mc.BinaryLens(s, q)
+        idx = np.linspace(n // 2 - n // 10, n // 2 + n // 10, args.mjx_points).astype(int)
+        for rho in (1e-2, 1e-3):
+            mj = jax.jit(lambda x: mag_binary(x, rho, s=s, q=q))
+            t = time.perf_counter()
+            am = np.asarray(mj(jnp.asarray(w[idx])).block_until_ready())
+            mj_compile = time.perf_counter() - t
+            t = time.perf_counter()
+            am = np.asarray(mj(jnp.asarray(w[idx])).block_until_ready())
+            mj_s = (time.perf_counter() - t) / len(idx)
+            r = vb_curve(vb, s, q, w[idx], rho, None, 1e-8)
+            ours = np.asarray(mc.magnification(jnp.asarray(w[idx]), lens, rho))
+            rows.append(dict(curve=cname, rho=rho, ld="uniform", microjaxx_points=len(idx),
+                             microjaxx_us_per_pt=mj_s * 1e6, microjaxx_compile_s=mj_compile,
+                             microjaxx_max_err=float(np.abs(am / r - 1).max()),
+                             ours_max_err_same_points=float(np.abs(ours / r - 1).max())))
+            print(rows[-1], flush=True)
+    return rows
+
+
+def event_rows(args, n):
+    """``args.events`` central curves per call (s varied per event, rho = 1e-3): batch vs vmap."""
+    rows = []
+    _, q, w = curves(n)["central"]
+    n_ev = args.events
+    ss = jnp.asarray(1.0 + 0.05 * np.sin(np.arange(n_ev)))
+    ws = jnp.asarray(np.broadcast_to(w, (n_ev, n)))
+    rho = 1e-3
+    for how in args.event_modes.split(","):
+        mode, ld = how.split(":")
+        ld = ld == "ld"
+        if mode == "vmap":
+            fn = jax.jit(jax.vmap(lambda w_, s_, c: mc.magnification(w_, mc.BinaryLens(s_, q), rho, law(ld, c)),
+                                  in_axes=(0, 0, None)))
+        else:
+            chunk = int(mode.removeprefix("batch"))
+            fn = jax.jit(lambda w_, s_, c, chunk=chunk, ld=ld: mc.magnification_batch(
+                w_, mc.BinaryLens(s_, jnp.full_like(s_, q)), jnp.full_like(s_, rho), law(ld, c), chunk_size=chunk))
+        c0 = 0.5 if ld else 0.0
+        t = time.perf_counter()
+        fn(ws, ss, c0).block_until_ready()
+        compile_s = time.perf_counter() - t
+        tv = best_time(lambda: fn(ws, ss, c0).block_until_ready())
+        rows.append(dict(events_per_call=n_ev, mode=mode, ld="linear u=0.5" if ld else "uniform",
+                         points_per_event=n, rho=rho, run_s=tv, curves_per_s=n_ev / tv,
+                         us_per_pt=tv / (n * n_ev) * 1e6, compile_s=compile_s))
+        print(rows[-1], flush=True)
+    return rows
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="200 points per curve")
-    ap.add_argument("--events", type=int, default=0, help="also time vmap over this many events")
+    ap.add_argument("--events", type=int, default=0, help="also time this many events per call")
+    ap.add_argument("--event-modes", default="batch64:uni,vmap:uni,batch64:ld",
+                    help="what --events times: batchCHUNK or vmap, ':uni' or ':ld'")
     ap.add_argument("--mjx-points", type=int, default=4)
     ap.add_argument("--no-vb", action="store_true")
+    ap.add_argument("--no-vb-timing", action="store_true", help="errors against the reference only")
+    ap.add_argument("--vb-cache", default=None, help=".npz of VBMicrolensing reference curves (read, and filled)")
     ap.add_argument("--no-grad", action="store_true", help="skip the reverse-mode gradient timing")
     ap.add_argument("--curves", default="central,planetary", help="which curves (comma-separated)")
+    ap.add_argument("--parts", default="curves,mjx,events", help="sections to run (comma-separated)")
     ap.add_argument("--check-every", type=int, default=1, help="VB reference on every k-th point (uniform)")
+    ap.add_argument("--json-name", default="bench_finite_source")
     args = ap.parse_args()
-    import VBMicrolensing
-
-    vb = VBMicrolensing.VBMicrolensing()
+    try:
+        import VBMicrolensing
+        vb = None if args.no_vb else VBMicrolensing.VBMicrolensing()
+    except ImportError:
+        vb = None
+    ref = Reference(vb, args.vb_cache)
     n = 200 if args.quick else 1000
+    parts = args.parts.split(",")
     rows = []
-    for cname, (s, q, w) in curves(n).items():
-        if cname not in args.curves.split(","):
-            continue
-        lens = mc.BinaryLens(s, q)
-        wj = jnp.asarray(w)
-        for rho in (1e-2, 1e-3):
-            for u_ld in (None, 0.5):
-                law = None if u_ld is None else mc.LinearLD(u_ld)
-                f = jax.jit(lambda w, rho, c: mc.magnification(w, lens, rho, None if u_ld is None else mc.LinearLD(c)))
-                c0 = 0.5 if u_ld is not None else 0.0
-                t = time.perf_counter()
-                a = np.asarray(f(wj, rho, c0).block_until_ready())
-                compile_s = time.perf_counter() - t
-                ours_s = best_time(lambda: f(wj, rho, c0).block_until_ready())
-                check = slice(None, None, args.check_every if u_ld is None else max(5, args.check_every))
-                row = dict(curve=cname, rho=rho, ld="uniform" if u_ld is None else "linear u=0.5",
-                           ours_us_per_pt=ours_s / n * 1e6, compile_s=compile_s)
-                if not args.no_vb:
-                    ref = vb_curve(vb, s, q, w[check], rho, u_ld, 1e-8)
-                    err = np.abs(a[check] / ref - 1)
-                    row.update(ours_max_err=err.max(), ours_median_err=float(np.median(err)))
-                    for tol in (1e-2, 1e-3, 1e-4, 1e-5, 1e-6):
-                        t = time.perf_counter()
-                        got = vb_curve(vb, s, q, w[check], rho, u_ld, tol)
-                        vb_s = (time.perf_counter() - t) / len(got)
-                        vb_err = np.abs(got / ref - 1).max()
-                        if vb_err <= err.max():
-                            break
-                    row.update(vb_tol=tol, vb_us_per_pt=vb_s * 1e6, vb_max_err=vb_err,
-                               ratio_ours_over_vb=row["ours_us_per_pt"] / (vb_s * 1e6))
-
-                # gradient of a chi^2 over the curve w.r.t. (s, q, rho)
-                def chi2(p):
-                    lens_p = mc.BinaryLens(p[0], p[1])
-                    am = mc.magnification(wj, lens_p, p[2], law)
-                    return jnp.sum((am - a) ** 2)
-
-                if args.no_grad:
-                    rows.append(row)
-                    print(row, flush=True)
-                    continue
-                g = jax.jit(jax.grad(chi2))
-                p0 = jnp.asarray([s, q, rho * 1.01])
-                g(p0).block_until_ready()
-                fwd = jax.jit(chi2)
-                fwd(p0).block_until_ready()
-                row["grad_over_forward"] = best_time(lambda: g(p0).block_until_ready()) / best_time(
-                    lambda: fwd(p0).block_until_ready())
-                rows.append(row)
-                print(row, flush=True)
-        if args.mjx_points and not args.no_vb:
-            from microjax.inverse_ray.lightcurve import mag_binary
-
-            idx = np.linspace(n // 2 - n // 10, n // 2 + n // 10, args.mjx_points).astype(int)
-            for rho in (1e-2, 1e-3):
-                mj = jax.jit(lambda x: mag_binary(x, rho, s=s, q=q))
-                t = time.perf_counter()
-                am = np.asarray(mj(jnp.asarray(w[idx])).block_until_ready())
-                mj_compile = time.perf_counter() - t
-                t = time.perf_counter()
-                am = np.asarray(mj(jnp.asarray(w[idx])).block_until_ready())
-                mj_s = (time.perf_counter() - t) / len(idx)
-                ref = vb_curve(vb, s, q, w[idx], rho, None, 1e-8)
-                ours = np.asarray(mc.magnification(jnp.asarray(w[idx]), lens, rho))
-                rows.append(dict(curve=cname, rho=rho, ld="uniform", microjaxx_points=len(idx),
-                                 microjaxx_us_per_pt=mj_s * 1e6, microjaxx_compile_s=mj_compile,
-                                 microjaxx_max_err=float(np.abs(am / ref - 1).max()),
-                                 ours_max_err_same_points=float(np.abs(ours / ref - 1).max())))
-                print(rows[-1], flush=True)
-    if args.events:
-        s, q, w = curves(n)["central"]
-        ss = jnp.asarray(1.0 + 0.05 * np.sin(np.arange(args.events)))
-
-        def one(s_):
-            return mc.magnification(jnp.asarray(w), mc.BinaryLens(s_, q), 1e-3)
-
-        fv = jax.jit(jax.vmap(one))
-        t = time.perf_counter()
-        fv(ss).block_until_ready()
-        compile_s = time.perf_counter() - t
-        tv = best_time(lambda: fv(ss).block_until_ready())
-        rows.append(dict(vmap_events=args.events, points_per_event=n, rho=1e-3,
-                         us_per_pt=tv / (n * args.events) * 1e6, compile_s=compile_s))
-        print(rows[-1], flush=True)
-    path = write_json("bench_finite_source", {"machine": machine(), "rows": rows})
+    if "curves" in parts:
+        rows += curve_rows(args, n, vb, ref)
+    if "mjx" in parts and args.mjx_points and vb is not None:
+        rows += microjaxx_rows(args, n, vb)
+    if "events" in parts and args.events:
+        rows += event_rows(args, n)
+    path = write_json(args.json_name, {"machine": machine(), "rows": rows})
     print(f"wrote {path}")
 
 

@@ -1,6 +1,8 @@
 """GPU batch of the survey pipeline (one LocalCluster worker, JAX_PLATFORMS=cuda, resources GPU=1) on the
 demo survey; prints the run record and the solutions. Run on the GPU machine from the repository root:
-    N_EVENTS=12 python benchmarks/gpu_pipeline_run.py
+    N_EVENTS=12 python benchmarks/gpu_pipeline_run.py     (SURVEY=DIR: fit that survey instead)
+The gpu-node spec (`microjax-survey submit --cluster cluster/gpu-node.yaml`, benchmarks/gpu_check.sh)
+is the user's path; this script is the fallback where dask-cuda cannot start.
 """
 import pathlib
 import sys
@@ -19,8 +21,9 @@ def main():
     n = int(os.environ.get("N_EVENTS", "12"))
     tic = time.time()
     import shutil; shutil.rmtree("/tmp/gcat", ignore_errors=True)
-    if not os.path.exists("/tmp/gsurvey/manifest.json"):
-        write_survey("/tmp/gsurvey", n, mix="1L1S=0.6,2L1S=0.2,planet=0.2", seed=2026, window="event")
+    survey = os.environ.get("SURVEY", "/tmp/gsurvey")
+    if not os.path.exists(f"{survey}/manifest.json"):
+        write_survey(survey, n, mix="1L1S=0.6,2L1S=0.2,planet=0.2", seed=2026, window="event")
     t_sim = time.time() - tic
     print(f"simulated {n} events on the GPU in {t_sim:.1f} s", flush=True)
     from distributed import Client
@@ -29,7 +32,7 @@ def main():
     cfg = FitConfig(max_modes=2, sampler=SamplerSettings(num_warmup=150, num_samples=200))
     env = {"JAX_PLATFORMS": "cuda", "XLA_PYTHON_CLIENT_PREALLOCATE": "false"}
     with local_cluster(1, 1, dashboard_address=":0", env=env, resources={"GPU": 1}) as cluster, Client(cluster) as client:
-        rec = submit("/tmp/gsurvey", "/tmp/gcat", client, config=cfg, run_id="gpu")
+        rec = submit(survey, "/tmp/gcat", client, config=cfg, run_id="gpu")
     print(json.dumps({k: rec[k] for k in ("n_fitted", "counts", "wall_time_s", "events_per_hour", "per_worker", "stage_time_s")}, indent=1, default=str))
     from pipeline.catalog import Catalog
     sol = Catalog("/tmp/gcat").solutions("gpu").to_pandas()

@@ -52,7 +52,8 @@ class _Law:
         args = ", ".join(f"{f}={v!r}" for f, v in zip(self._fields, values))
         if not all(np.all(np.isfinite(np.asarray(v, dtype=float))) for v in values):
             raise ValueError(f"{type(self).__name__}({args}): coefficients must be finite")
-        profile = np.asarray(self.brightness(np.linspace(0.0, 1.0, 101)))
+        ndim = max(np.ndim(v) for v in values)  # per-event coefficient arrays: every law checked
+        profile = np.asarray(self.brightness(np.linspace(0.0, 1.0, 101).reshape((101,) + (1,) * ndim)))
         if not (np.all(np.isfinite(profile)) and np.all(profile >= 0)):
             raise ValueError(f"{type(self).__name__}({args}): the surface brightness must be finite and "
                              "non-negative over the disc (and integrate to a positive flux)")

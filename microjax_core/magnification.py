@@ -16,7 +16,7 @@ The multipole and ICRS tiers run only on the points that need them, gathered to 
 front and processed in chunks by a ``lax.scan`` whose later chunks are skipped by
 ``lax.cond`` when fewer points need them. There is no budget to overflow: every point
 that needs ICRS gets it (under ``vmap`` the skipped chunks are computed and masked,
-so vmapped calls cost the full price). Each chunk is checkpointed, so reverse mode
+so vmapped calls cost the full price: ``magnification_batch`` gathers across events instead). Each chunk is checkpointed, so reverse mode
 keeps one chunk's grid in memory at a time.
 
 ``accuracy`` picks the ICRS grid: ``"default"`` (max relative error ~1e-3 and median
@@ -107,19 +107,18 @@ def _icrs_call(settings):
         s["n_newton"], DEFAULT_MAX_ITER, DEFAULT_IMAGE_TOL)[0]
 
 
-def _on_subset(fn, w, need, chunk_size, fill):
-    """``fn`` on the points where ``need`` holds, gathered to the front in chunks.
+def _on_subset(fn, n, need, chunk_size, fill):
+    """``fn(indices)`` on the ``n`` points where ``need`` holds, gathered to the front in chunks.
 
     A ``lax.scan`` over ``ceil(n/chunk_size)`` chunks whose chunks past the number of
     needed points are skipped by ``lax.cond`` (no static budget, nothing dropped).
-    Returns ``fn``'s outputs scattered back to ``w``'s positions (``fill`` elsewhere).
+    Returns ``fn``'s outputs scattered back to the points' positions (``fill`` elsewhere).
     """
-    n = w.shape[0]
     n_chunks = -(-n // chunk_size)
     order = jnp.argsort(~need, stable=True)
     order = jnp.concatenate([order, jnp.full((n_chunks * chunk_size - n,), order[0])])
     n_need = jnp.sum(need)
-    run = jax.checkpoint(lambda idx: fn(w[idx]))
+    run = jax.checkpoint(fn)
 
     def body(carry, k):
         idx = jax.lax.dynamic_slice_in_dim(order, k * chunk_size, chunk_size)
@@ -142,7 +141,7 @@ def _finite_source(w, lens, rho, profile, method, chunk_size, caustic_points, se
         return jax.vmap(lambda p: icrs_one(p, lens, rho, profile))(x)
 
     if method == "icrs":
-        return _on_subset(icrs, w, jnp.ones((n,), bool), chunk_size, lambda m: jnp.zeros((m,), real))
+        return _on_subset(lambda i: icrs(w[i]), n, jnp.ones((n,), bool), chunk_size, lambda m: jnp.zeros((m,), real))
     _, caustics = critical_curves_and_caustics(lens, n_points=caustic_points)
 
     def multipole(x):
@@ -155,9 +154,9 @@ def _finite_source(w, lens, rho, profile, method, chunk_size, caustic_points, se
     point = point_source_magnification(w, lens)
     near = caustic_distance(w, caustics) <= point_factor * rho
     # tier 2: quadrupole + hexadecapole where its validity test passes
-    mp_value, mp_valid = _on_subset(multipole, w, near, 4 * chunk_size,
+    mp_value, mp_valid = _on_subset(lambda i: multipole(w[i]), n, near, 4 * chunk_size,
                                     lambda m: (jnp.zeros((m,), real), jnp.zeros((m,), bool)))
     # tier 3: ICRS everywhere else
     need = near & ~mp_valid
-    full = _on_subset(icrs, w, need, chunk_size, lambda m: jnp.zeros((m,), real))
+    full = _on_subset(lambda i: icrs(w[i]), n, need, chunk_size, lambda m: jnp.zeros((m,), real))
     return jnp.where(need, full, jnp.where(near, mp_value, point))

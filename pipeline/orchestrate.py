@@ -54,6 +54,8 @@ def worker_environment(threads: int, *, platform_name: str | None = "cpu", cache
         env.update(JAX_COMPILATION_CACHE_DIR=cache_dir, JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS="1")
     if platform_name:
         env["JAX_PLATFORMS"] = platform_name
+    if platform_name == "cuda":  # JAX takes 75% of the GPU at start otherwise: one client or second process and it fails
+        env["XLA_PYTHON_CLIENT_PREALLOCATE"] = "false"
     return env
 
 

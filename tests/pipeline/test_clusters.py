@@ -67,3 +67,29 @@ def test_slurm_spec_builds_a_job_script_with_the_jax_environment():
         cluster.close()
     assert "#SBATCH" in script and "export JAX_ENABLE_X64='1'" in script
     assert "intra_op_parallelism_threads=4" in script and "source ~/venvs/microjax-survey/bin/activate" in script
+
+
+def test_gpu_spec_reaches_the_workers_although_dask_cuda_replaces_their_env(monkeypatch):
+    """dask-cuda's LocalCUDACluster gives each nanny ``env={"CUDA_VISIBLE_DEVICES": ...}`` of its own, dropping an
+    ``env=`` argument (seen on an H100: workers without JAX_ENABLE_X64, every fit failed). A stand-in that does the
+    same, on real worker processes: the JAX environment must still reach them."""
+    import os
+    import sys
+    import types
+
+    from distributed import Client, LocalCluster
+
+    class CUDAClusterStandIn(LocalCluster):
+        def __init__(self, CUDA_VISIBLE_DEVICES=None, threads_per_worker=1, dashboard_address=":0", **kwargs):
+            super().__init__(n_workers=1, threads_per_worker=threads_per_worker, dashboard_address=":0",
+                             env={"CUDA_VISIBLE_DEVICES": CUDA_VISIBLE_DEVICES or "0"}, **kwargs)
+
+    monkeypatch.setitem(sys.modules, "dask_cuda", types.SimpleNamespace(LocalCUDACluster=CUDAClusterStandIn))
+    with make_cluster(load_spec(SPECS / "gpu-node.yaml")) as cluster, Client(cluster) as client:
+        env = client.run(lambda: {k: os.environ.get(k) for k in ("JAX_ENABLE_X64", "JAX_PLATFORMS",
+                                                                  "XLA_PYTHON_CLIENT_PREALLOCATE",
+                                                                  "CUDA_VISIBLE_DEVICES")})
+        assert list(env.values()) == [{"JAX_ENABLE_X64": "1", "JAX_PLATFORMS": "cuda",
+                                       "XLA_PYTHON_CLIENT_PREALLOCATE": "false", "CUDA_VISIBLE_DEVICES": "0"}]
+        assert client.run(lambda dask_worker: dask_worker.state.total_resources) == {
+            next(iter(env)): {"GPU": 1}}
