@@ -113,10 +113,10 @@ def make_cluster(spec: dict, *, scale: bool = True):
     from dask_cuda import LocalCUDACluster
 
     # dask-cuda replaces the nannies' ``env`` with its own CUDA_VISIBLE_DEVICES, so an ``env=`` argument never
-    # reaches the workers (seen on an H100: float32 JAX, every fit failed); the nanny config keys do.
-    nanny_env = {key: dict(dask.config.get(key, {}), **env)
-                 for key in ("distributed.nanny.pre-spawn-environ", "distributed.nanny.environ")}
-    with dask.config.set(nanny_env):
+    # reaches the workers (seen on an H100: float32 JAX, every fit failed); the nanny's ``environ`` config does,
+    # set in the worker process before it runs anything (not ``pre-spawn-environ``: the nanny writes that
+    # into this process's own environment, for good).
+    with dask.config.set({"distributed.nanny.environ": dict(dask.config.get("distributed.nanny.environ", {}), **env)}):
         return LocalCUDACluster(CUDA_VISIBLE_DEVICES=spec.get("cuda_visible_devices"), threads_per_worker=threads,
                                 dashboard_address=spec.get("dashboard_address", ":8787"), resources={"GPU": 1},
                                 **({"memory_limit": spec["memory_limit"]} if "memory_limit" in spec else {}))

@@ -9,11 +9,11 @@ inside ``search.BOUNDS`` (``t0``: the data span +- 200 d), and uniform on the ci
 ``alpha`` (one period centred on the mode). The likelihood is ``exp(-chi2/2)`` with
 ``(fs, fb)`` solved per dataset (DESIGN.md §4.6). Warm-up and sampling are one compiled
 program per model, settings and bucket (``_nuts_program``): a later event of the same
-bucket compiles nothing.
+bucket compiles nothing. A slow-mixing run can be continued (``run_nuts(extend=...)``).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import jax
@@ -51,6 +51,7 @@ class Posterior:
     bfmi_min: float
     settings: SamplerSettings = None
     mean_steps: float = float("nan")  # leapfrog steps per draw (2**tree_depth - 1 at most)
+    _chain_state: tuple = field(default=None, repr=False)  # what ``run_nuts(extend=...)`` continues from
 
 
 U0_FLOOR = 1e-6  # smallest |u0| NUTS may reach when it moves ln|u0|
@@ -116,7 +117,7 @@ def _potential_fn_gen(spec: ModelSpec, forward: bool):
 
 
 @lru_cache(maxsize=None)
-def _nuts_program(spec: ModelSpec, settings: SamplerSettings, forward: bool, shape: tuple = ()):
+def _nuts_program(spec: ModelSpec, settings: SamplerSettings, forward: bool, extend: bool = False):
     """Warm-up and sampling of every chain as one compiled program per model, settings and data shape.
 
     numpyro's NUTS through its functional interface (``hmc(potential_fn_gen=..., algo="NUTS")``:
@@ -126,31 +127,35 @@ def _nuts_program(spec: ModelSpec, settings: SamplerSettings, forward: bool, sha
     call, so it re-traces and recompiles them for every event). Chains are ``vmap``-ed
     (numpyro's ``"vectorized"``), or run one after another for ``forward`` models: a
     ``vmap`` would turn the finite-source tiers' branches into selects and run ICRS on
-    every point.
+    every point. Returns the draws and each chain's final state; ``extend=True``: the
+    program that continues those states (adapted step size and mass matrix, own random
+    streams) for ``num_samples`` more draws without warm-up.
     """
     gen = _potential_fn_gen(spec, forward)
     z0 = jnp.zeros(len(spec.names))
 
-    def chain(key, args):
+    def chain(key, resume, args):
         init_kernel, sample_kernel = hmc(potential_fn_gen=gen, algo="NUTS")
-        rng_key, _ = jax.random.split(key)
         state = init_kernel(z0, settings.num_warmup, dense_mass=settings.dense_mass,
                             target_accept_prob=settings.target_accept_prob, max_tree_depth=settings.max_tree_depth,
-                            model_args=args, rng_key=rng_key)
+                            model_args=args, rng_key=key)  # also sets the sample kernel's warm-up schedule
+        if extend:  # past the warm-up: the kernel no longer adapts
+            state = resume
 
         def step(s, _):  # the kernel adapts while its counter is below num_warmup
             s = sample_kernel(s, model_args=args)
             return s, (s.z, s.diverging, s.energy, s.num_steps)
         # one scan over warm-up and draws (as numpyro's fori_collect): the kernel, and the model's gradient
         # inside it, is compiled once, not once per phase
-        out = jax.lax.scan(step, state, None, length=settings.num_warmup + settings.num_samples)[1]
-        return jax.tree_util.tree_map(lambda x: x[settings.num_warmup:], out)
+        skip = 0 if extend else settings.num_warmup
+        final, out = jax.lax.scan(step, state, None, length=skip + settings.num_samples)
+        return jax.tree_util.tree_map(lambda x: x[skip:], out), final
 
-    def run(key, *args):
+    def run(key, resume, *args):
         keys = jax.random.split(key, settings.num_chains)
         if forward:
-            return jax.lax.map(lambda k: chain(k, args), keys)
-        return jax.vmap(lambda k: chain(k, args))(keys)
+            return jax.lax.map(lambda kr: chain(kr[0], kr[1], args), (keys, resume))
+        return jax.vmap(lambda k, r: chain(k, r, args))(keys, resume)
     return jax.jit(run)
 
 
@@ -200,25 +205,37 @@ def _bfmi(energy):
         e.shape[1] / (e.shape[1] - 1))
 
 
-def run_nuts(mode: Mode, data: FitData, settings: SamplerSettings, *, seed: int = 0, forward: bool = False) -> Posterior:
-    """NUTS for one mode; draws in physical parameters, diagnostics from numpyro's functions."""
+def run_nuts(mode: Mode, data: FitData, settings: SamplerSettings, *, seed: int = 0, forward: bool = False,
+             extend: "Posterior | None" = None) -> Posterior:
+    """NUTS for one mode; draws in physical parameters, diagnostics from numpyro's functions.
+
+    ``extend``: a ``Posterior`` from ``run_nuts`` on the same mode and data: its chains go on
+    from where they stopped (no new warm-up) for ``settings.num_samples`` more draws, and the
+    result holds the old and new draws together (longer chains for a slow-mixing posterior,
+    at the cost of the new draws alone)."""
     spec = mode.spec
-    bounds = np.array(_bounds(spec, data))
-    lo, hi = bounds[:, 0].copy(), bounds[:, 1].copy()
-    if "alpha" in spec.names:  # alpha: one period about the mode (uniform on the circle)
-        k = spec.names.index("alpha")
-        lo[k], hi[k] = mode.theta[k] - np.pi, mode.theta[k] + np.pi
-    k = _log_u0_index(spec)
-    if k is not None:
-        lo[k], hi[k] = np.log(U0_FLOOR), np.log(hi[k])
-    centre = _to_sampler(spec, mode.theta, lo, hi)
-    scale = fisher_scale(mode, data, centre, lo, hi, forward=forward)
-    program = _nuts_program(spec, settings, forward, tuple(data.t.shape))
-    z, diverging, energy, num_steps = program(jax.random.PRNGKey(seed), data, jnp.asarray(centre),
-                                              jnp.asarray(scale), jnp.asarray(lo), jnp.asarray(hi))
-    y = centre + np.einsum("ij,cdj->cdi", scale, np.asarray(z))  # (chains, draws, k) sampler coordinates
+    if extend is not None:
+        lo, hi, centre, scale, key, resume, old = extend._chain_state
+    else:
+        bounds = np.array(_bounds(spec, data))
+        lo, hi = bounds[:, 0].copy(), bounds[:, 1].copy()
+        if "alpha" in spec.names:  # alpha: one period about the mode (uniform on the circle)
+            k = spec.names.index("alpha")
+            lo[k], hi[k] = mode.theta[k] - np.pi, mode.theta[k] + np.pi
+        k = _log_u0_index(spec)
+        if k is not None:
+            lo[k], hi[k] = np.log(U0_FLOOR), np.log(hi[k])
+        centre = _to_sampler(spec, mode.theta, lo, hi)
+        scale = fisher_scale(mode, data, centre, lo, hi, forward=forward)
+        key, resume, old = jax.random.PRNGKey(seed), None, None
+    program = _nuts_program(spec, settings, forward, extend is not None)
+    raw, final = program(key, resume, data, jnp.asarray(centre), jnp.asarray(scale), jnp.asarray(lo), jnp.asarray(hi))
+    raw = [np.asarray(x) for x in raw]
+    if old is not None:
+        raw = [np.concatenate([a, b], axis=1) for a, b in zip(old, raw)]
+    z, diverging, energy, num_steps = raw
+    y = centre + np.einsum("ij,cdj->cdi", scale, z)  # (chains, draws, k) sampler coordinates
     theta = np.asarray(jax.vmap(jax.vmap(lambda v: _to_fit(spec, v, lo, hi)[0]))(jnp.asarray(y)))  # fit coordinates
-    extra = {"diverging": np.asarray(diverging), "energy": np.asarray(energy), "num_steps": np.asarray(num_steps)}
     draws, rhat, ess, tail = {}, [], [], []
     for k, name in enumerate(spec.names):
         x = theta[..., k]
@@ -226,7 +243,8 @@ def run_nuts(mode: Mode, data: FitData, settings: SamplerSettings, *, seed: int 
         ess.append(float(effective_sample_size(x)))
         tail.append(_tail_ess(x))
         draws[LOG_PARAMS.get(name, name)] = np.exp(x) if name in LOG_PARAMS else x
+    recorded = settings if old is None else replace(extend.settings, num_samples=z.shape[1])
     return Posterior(draws=draws, r_hat_max=float(np.nanmax(rhat)), ess_bulk_min=float(np.nanmin(ess)),
-                     ess_tail_min=float(np.nanmin(tail)), n_divergences=int(np.asarray(extra["diverging"]).sum()),
-                     bfmi_min=float(np.min(_bfmi(extra["energy"]))), settings=settings,
-                     mean_steps=float(np.mean(extra["num_steps"])))
+                     ess_tail_min=float(np.nanmin(tail)), n_divergences=int(diverging.sum()),
+                     bfmi_min=float(np.min(_bfmi(energy))), settings=recorded, mean_steps=float(np.mean(num_steps)),
+                     _chain_state=(lo, hi, centre, scale, key, final, raw))

@@ -8,10 +8,11 @@ mode's close/wide partner, modes kept within ``delta_chi2_window`` (2L1S stages 
 time-binned data, ``binning``); ``model="3L1S"``: a third body seeded from the best
 binary's residual anomaly (``modes.triple_modes``), the best binary kept beside the triples;
 with ``parallax``, each mode refitted with ``piE`` on both sides of the lens axis
-(``modes.with_parallax``); (4) NUTS per kept mode, a mode whose chains have not
-converged (split R-hat >= 1.01 or divergences) sampled once more with twice the
-warm-up and draws (not when its trees already hit the depth limit: then the
-geometry, not the length, is the problem and the reason goes in ``error_msg``), a mode with chi^2/dof > ``max_reduced_chi2`` not sampled (status
+(``modes.with_parallax``); (4) NUTS per kept mode; a mode whose chains mix slowly (split
+R-hat >= 1.01, no divergences) has them continued for as many draws again, one with
+divergences is sampled once more with twice the warm-up and draws (neither when its trees
+already hit the depth limit: then the geometry, not the length, is the problem and the
+reason goes in ``error_msg``); a mode with chi^2/dof > ``max_reduced_chi2`` not sampled (status
 ``unconverged``, the reason in ``error_msg``); (5) one row per mode with ``relative_probability`` (BIC weights),
 chi^2 reported on the unbinned window. Any exception becomes a
 ``failed`` row (never a crash inside a batch).
@@ -346,7 +347,11 @@ def fit_event(datasets: list[Dataset], config: FitConfig = FitConfig(), *, event
                 # trees at their depth limit: the geometry, not the chain length, is the problem
                 skipped[k] = (f"NUTS trees at the depth limit ({post.mean_steps:.0f} steps per draw): "
                               "a poorly constrained or strongly curved posterior; not re-run")
-            elif config.extend_unconverged and (post.r_hat_max >= 1.01 or post.n_divergences > 0):
+            elif config.extend_unconverged and post.n_divergences == 0 and post.r_hat_max >= 1.01:
+                # slow mixing, sound geometry: the adapted chains go on for as many draws again (no new warm-up)
+                post = run_nuts(m, fit_data[id(m)], config.sampler, forward=forward, extend=post)
+            elif config.extend_unconverged and post.n_divergences > 0:
+                # divergences: warm up again, twice as long (a finer step size), and draw twice as many
                 longer = replace(config.sampler, num_warmup=2 * config.sampler.num_warmup,
                                  num_samples=2 * config.sampler.num_samples)
                 post = run_nuts(m, fit_data[id(m)], longer, seed=config.seed + 100 + k, forward=forward)

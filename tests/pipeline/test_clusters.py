@@ -85,6 +85,7 @@ def test_gpu_spec_reaches_the_workers_although_dask_cuda_replaces_their_env(monk
                              env={"CUDA_VISIBLE_DEVICES": CUDA_VISIBLE_DEVICES or "0"}, **kwargs)
 
     monkeypatch.setitem(sys.modules, "dask_cuda", types.SimpleNamespace(LocalCUDACluster=CUDAClusterStandIn))
+    ours = dict(os.environ)
     with make_cluster(load_spec(SPECS / "gpu-node.yaml")) as cluster, Client(cluster) as client:
         env = client.run(lambda: {k: os.environ.get(k) for k in ("JAX_ENABLE_X64", "JAX_PLATFORMS",
                                                                   "XLA_PYTHON_CLIENT_PREALLOCATE",
@@ -93,3 +94,7 @@ def test_gpu_spec_reaches_the_workers_although_dask_cuda_replaces_their_env(monk
                                        "XLA_PYTHON_CLIENT_PREALLOCATE": "false", "CUDA_VISIBLE_DEVICES": "0"}]
         assert client.run(lambda dask_worker: dask_worker.state.total_resources) == {
             next(iter(env)): {"GPU": 1}}
+    # and none of it leaks into this (the client's) process: a command run from here later must not get
+    # JAX_PLATFORMS=cuda on a machine without a GPU (seen: the CLI tests after this one failed)
+    assert {k: os.environ.get(k) for k in ("JAX_PLATFORMS", "XLA_FLAGS", "JAX_ENABLE_X64")} == {
+        k: ours.get(k) for k in ("JAX_PLATFORMS", "XLA_FLAGS", "JAX_ENABLE_X64")}

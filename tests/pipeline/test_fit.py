@@ -246,3 +246,24 @@ def test_sampler_coordinates_round_trip_with_the_right_jacobian(model_type):
     np.testing.assert_allclose(np.asarray(back), theta, rtol=1e-12)
     jac = jax.jacfwd(lambda v: _to_fit(spec, v, jnp.asarray(lo), jnp.asarray(hi))[0])(jnp.asarray(y))
     np.testing.assert_allclose(float(log_jac), np.linalg.slogdet(np.asarray(jac))[1], rtol=1e-12)
+
+
+def test_continued_chains_keep_their_draws_and_go_on(single_lens_event):
+    """``run_nuts(extend=...)`` continues the adapted chains: the first draws are the old ones, exactly, and the
+    new ones follow without a warm-up (their mean step count stays that of the adapted kernel)."""
+    from pipeline.fit.objective import pack
+    from pipeline.fit.sample import run_nuts
+    from pipeline.fit.search import point_lens_search
+
+    datasets, _ = single_lens_event
+    data = pack(datasets)
+    mode = point_lens_search(data)[0]
+    settings = SamplerSettings(num_warmup=40, num_samples=30)
+    first = run_nuts(mode, data, settings, seed=4)
+    more = run_nuts(mode, data, settings, extend=first)
+    assert more.draws["tE"].shape == (2, 60) and more.settings.num_samples == 60
+    assert more.settings.num_warmup == 40
+    np.testing.assert_array_equal(more.draws["tE"][:, :30], first.draws["tE"])
+    new = more.draws["tE"][:, 30:]
+    assert np.all(np.isfinite(new)) and not np.allclose(new, first.draws["tE"])
+    assert np.all(np.abs(np.log(new / np.median(first.draws["tE"]))) < 0.5)  # still in the posterior's bulk
