@@ -249,8 +249,8 @@ def test_sampler_coordinates_round_trip_with_the_right_jacobian(model_type):
 
 
 def test_continued_chains_keep_their_draws_and_go_on(single_lens_event):
-    """``run_nuts(extend=...)`` continues the adapted chains: the first draws are the old ones, exactly, and the
-    new ones follow without a warm-up (their mean step count stays that of the adapted kernel)."""
+    """``run_nuts(extend=...)`` continues the adapted chains: the first draws are the old ones, exactly, the new
+    ones are new draws from the same posterior, and the recorded settings count both (warm-up unchanged)."""
     from pipeline.fit.objective import pack
     from pipeline.fit.sample import run_nuts
     from pipeline.fit.search import point_lens_search
