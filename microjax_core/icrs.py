@@ -137,8 +137,12 @@ def _line(pole, e, r_lo, r_hi, k, guide, centres, w, rho, zs, eps, profile, unif
     rr = r_in[:, None] + (r_out - r_in)[:, None] * x[None, :]
     z = pole + rr * e
     d = lens_equation(z, zs, eps) - w
-    mu = jnp.sqrt(jnp.clip(1 - jnp.real(d * jnp.conj(d)) / rho**2, 0.0, 1.0))
-    excess = profile.brightness(mu) - profile.brightness(jnp.zeros_like(mu))
+    mu2 = jnp.clip(1 - jnp.real(d * jnp.conj(d)) / rho**2, 0.0, 1.0)
+    # at the limb (mu = 0: unused slots, a node on the edge) sqrt and the square-root
+    # law have infinite slopes: keep them out of the gradient (0 * inf = NaN)
+    inside = mu2 > 0
+    mu = jnp.sqrt(jnp.where(inside, mu2, 1.0))
+    excess = jnp.where(inside, profile.brightness(mu) - profile.brightness(jnp.zeros_like(mu)), 0.0)
     seg = jnp.sum(excess * rr * wx[None, :], axis=1) * (r_out - r_in)
     ld = jnp.sum(jnp.where(seg_ok, seg, 0.0))
     edge = profile.brightness(jnp.zeros(()))

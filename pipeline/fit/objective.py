@@ -18,7 +18,7 @@ import microjax_core as mc
 from .models import ModelSpec, model_magnification
 
 __all__ = ["FitData", "pack", "bucket", "chi2_function", "batched_chi2", "value_and_grad_function", "fluxes_function",
-           "gauss_newton_function", "sequential_jacobian", "with_sequential_jvp",
+           "gauss_newton_function", "sequential_jacobian",
            "MIN_BUCKET", "compile_count"]
 
 MIN_BUCKET = 256
@@ -143,27 +143,6 @@ def sequential_jacobian(f, theta):
     basis = jnp.eye(theta.shape[0], dtype=theta.dtype)
     jac = jax.lax.map(lambda e: jax.jvp(f, (theta,), (e,))[1], basis)
     return f(theta), jnp.moveaxis(jac, 0, -1)
-
-
-@lru_cache(maxsize=None)
-def with_sequential_jvp(spec: ModelSpec):
-    """``chi2(theta, data)`` whose JVP rule computes the gradient with ``sequential_jacobian``.
-
-    Reverse mode (numpyro's NUTS) and ``jacfwd`` then both cost one gradient of
-    ``k`` sequential JVPs: for finite-source binary and triple models, where the
-    reverse-mode compile of the multipole tier's fourth derivatives exhausts memory.
-    ``data`` is treated as constant (no tangent).
-    """
-    @jax.custom_jvp
-    def chi2(theta, data):
-        return _chi2(spec, theta, data)
-
-    @chi2.defjvp
-    def _jvp(primals, tangents):
-        theta, data = primals
-        value, grad = sequential_jacobian(lambda th: _chi2(spec, th, data), theta)
-        return value, grad @ tangents[0]
-    return chi2
 
 
 def _fluxes(spec, theta, data):

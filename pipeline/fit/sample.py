@@ -23,7 +23,7 @@ from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
 from numpyro.infer.hmc import hmc
 
 from .models import LOG_PARAMS, ModelSpec
-from .objective import FitData, _chi2, gauss_newton_function, with_sequential_jvp
+from .objective import FitData, _chi2, gauss_newton_function
 from .search import Mode, _bounds
 
 __all__ = ["SamplerSettings", "run_nuts", "Posterior", "fisher_scale"]
@@ -99,11 +99,14 @@ def _to_sampler(spec: ModelSpec, theta, lo, hi):
     return np.where(_boxed(spec), np.log(frac) - np.log1p(-frac), v)
 
 
-def _potential_fn_gen(spec: ModelSpec, forward: bool):
+def _potential_fn_gen(spec: ModelSpec):
     """numpyro's ``potential_fn_gen``: ``-log p(z | data) = chi^2 / 2 - ln|J|`` in the whitened coordinates ``z``.
 
-    ``forward``: chi^2 with the sequential-JVP gradient (``with_sequential_jvp``)."""
-    chi2_fn = with_sequential_jvp(spec) if forward else (lambda theta, data: _chi2(spec, theta, data))
+    Its gradient is reverse mode for every model (finite-source binaries too, since the
+    multipole tier's derivatives are taken in the image plane: 0.34 s per gradient on 553
+    points of a caustic crossing, benchmarks/RESULTS.md)."""
+    def chi2_fn(theta, data):
+        return _chi2(spec, theta, data)
 
     def gen(data: FitData, centre, scale, lo, hi):
         def potential(z):
@@ -117,7 +120,7 @@ def _potential_fn_gen(spec: ModelSpec, forward: bool):
 
 
 @lru_cache(maxsize=None)
-def _nuts_program(spec: ModelSpec, settings: SamplerSettings, forward: bool, extend: bool = False):
+def _nuts_program(spec: ModelSpec, settings: SamplerSettings, sequential: bool, extend: bool = False):
     """Warm-up and sampling of every chain as one compiled program per model, settings and data shape.
 
     numpyro's NUTS through its functional interface (``hmc(potential_fn_gen=..., algo="NUTS")``:
@@ -125,13 +128,14 @@ def _nuts_program(spec: ModelSpec, settings: SamplerSettings, forward: bool, ext
     ``lax.scan`` inside one ``jit`` whose arguments are the event's arrays: a later event of
     the same bucket reuses the compiled program (``MCMC.run`` builds new loop closures per
     call, so it re-traces and recompiles them for every event). Chains are ``vmap``-ed
-    (numpyro's ``"vectorized"``), or run one after another for ``forward`` models: a
+    (numpyro's ``"vectorized"``), or run one after another when ``sequential`` (finite-source
+    binary and triple models): a
     ``vmap`` would turn the finite-source tiers' branches into selects and run ICRS on
     every point. Returns the draws and each chain's final state; ``extend=True``: the
     program that continues those states (adapted step size and mass matrix, own random
     streams) for ``num_samples`` more draws without warm-up.
     """
-    gen = _potential_fn_gen(spec, forward)
+    gen = _potential_fn_gen(spec)
     z0 = jnp.zeros(len(spec.names))
 
     def chain(key, resume, args):
@@ -153,7 +157,7 @@ def _nuts_program(spec: ModelSpec, settings: SamplerSettings, forward: bool, ext
 
     def run(key, resume, *args):
         keys = jax.random.split(key, settings.num_chains)
-        if forward:
+        if sequential:
             return jax.lax.map(lambda kr: chain(kr[0], kr[1], args), (keys, resume))
         return jax.vmap(lambda k, r: chain(k, r, args))(keys, resume)
     return jax.jit(run)
@@ -171,15 +175,15 @@ def _hessian_function(spec: ModelSpec):
 MAX_SCALE = 2.0  # widest Laplace sigma allowed in sampler coordinates (days, ln tE, logit ..., rad)
 
 
-def fisher_scale(mode: Mode, data: FitData, y, lo, hi, *, forward: bool = False):
+def fisher_scale(mode: Mode, data: FitData, y, lo, hi, *, gauss_newton: bool = False):
     """``L`` with ``L L^T`` = the Laplace covariance ``(H/2)^-1`` at the mode ``y`` (sampler coordinates).
 
-    ``H``: the Hessian of ``chi^2 - 2 ln|J|``; ``forward=True`` (finite-source binary/triple):
+    ``H``: the Hessian of ``chi^2 - 2 ln|J|``; ``gauss_newton=True`` (finite-source binary/triple):
     the Gauss-Newton Fisher matrix ``2 J^T J`` from sequential JVPs (positive semi-definite;
     equal to the chi^2 Hessian at a mode that fits the data), carried to ``y`` by the
     coordinates' Jacobian. Eigenvalues are floored at ``1 / MAX_SCALE**2``."""
     y, lo, hi = jnp.asarray(y), jnp.asarray(lo), jnp.asarray(hi)
-    if forward:
+    if gauss_newton:
         d = jax.jacfwd(lambda v: _to_fit(mode.spec, v, lo, hi)[0])(y)
         h = d.T @ gauss_newton_function(mode.spec)(jnp.asarray(mode.theta), data) @ d
     else:
@@ -205,7 +209,7 @@ def _bfmi(energy):
         e.shape[1] / (e.shape[1] - 1))
 
 
-def run_nuts(mode: Mode, data: FitData, settings: SamplerSettings, *, seed: int = 0, forward: bool = False,
+def run_nuts(mode: Mode, data: FitData, settings: SamplerSettings, *, seed: int = 0, sequential: bool = False,
              extend: "Posterior | None" = None) -> Posterior:
     """NUTS for one mode; draws in physical parameters, diagnostics from numpyro's functions.
 
@@ -226,9 +230,9 @@ def run_nuts(mode: Mode, data: FitData, settings: SamplerSettings, *, seed: int 
         if k is not None:
             lo[k], hi[k] = np.log(U0_FLOOR), np.log(hi[k])
         centre = _to_sampler(spec, mode.theta, lo, hi)
-        scale = fisher_scale(mode, data, centre, lo, hi, forward=forward)
+        scale = fisher_scale(mode, data, centre, lo, hi, gauss_newton=sequential)
         key, resume, old = jax.random.PRNGKey(seed), None, None
-    program = _nuts_program(spec, settings, forward, extend is not None)
+    program = _nuts_program(spec, settings, sequential, extend is not None)
     raw, final = program(key, resume, data, jnp.asarray(centre), jnp.asarray(scale), jnp.asarray(lo), jnp.asarray(hi))
     raw = [np.asarray(x) for x in raw]
     if old is not None:

@@ -50,8 +50,8 @@ class FitConfig:
     """Settings of the staged fit. ``model``: ``auto`` (1L1S, then 2L1S if the anomaly check fires) or one class.
 
     ``finite_source_2l1s``: refine 2L1S modes with a finite source (``magnification``'s
-    point-source / multipole / ICRS tiers; Nelder-Mead on the value, NUTS in forward
-    mode) — accurate on caustic crossings but minutes per mode on a CPU; off, 2L1S
+    point-source / multipole / ICRS tiers; Nelder-Mead on the value, NUTS with chains one
+    after another) — accurate on caustic crossings but minutes per mode on a CPU; off, 2L1S
     modes use a point source. ``blend_floor``: the blend flux of a dataset on an absolute
     scale (magnitudes, the survey) is bounded ``fb >= 0``, which cuts the
     ``u0 -> large, fs -> large, fb -> negative`` direction of weak single-lens events (their
@@ -333,7 +333,7 @@ def fit_event(datasets: list[Dataset], config: FitConfig = FitConfig(), *, event
         tic = time.perf_counter()
         posts, skipped = [], {}
         for k, m in enumerate(modes):
-            forward = m.spec.finite_source and m.spec.model_type != "1L1S"
+            sequential = m.spec.finite_source and m.spec.model_type != "1L1S"  # chains one by one
             d = fit_data[id(m)]
             reduced = m.chi2 / max(d.n_points - len(m.spec.names) - 2 * len(win), 1)
             if reduced > config.max_reduced_chi2:  # the model does not describe the data: no posterior to sample
@@ -341,7 +341,7 @@ def fit_event(datasets: list[Dataset], config: FitConfig = FitConfig(), *, event
                               "(a finite-source 2L1S fit, --finite-source-2l1s, may be needed)")
                 posts.append(None)
                 continue
-            post = run_nuts(m, fit_data[id(m)], config.sampler, seed=config.seed + k, forward=forward)
+            post = run_nuts(m, fit_data[id(m)], config.sampler, seed=config.seed + k, sequential=sequential)
             saturated = post.mean_steps >= 0.9 * (2 ** config.sampler.max_tree_depth - 1)
             if saturated and (post.r_hat_max >= 1.01 or post.n_divergences > 0):
                 # trees at their depth limit: the geometry, not the chain length, is the problem
@@ -349,12 +349,12 @@ def fit_event(datasets: list[Dataset], config: FitConfig = FitConfig(), *, event
                               "a poorly constrained or strongly curved posterior; not re-run")
             elif config.extend_unconverged and post.n_divergences == 0 and post.r_hat_max >= 1.01:
                 # slow mixing, sound geometry: the adapted chains go on for as many draws again (no new warm-up)
-                post = run_nuts(m, fit_data[id(m)], config.sampler, forward=forward, extend=post)
+                post = run_nuts(m, fit_data[id(m)], config.sampler, sequential=sequential, extend=post)
             elif config.extend_unconverged and post.n_divergences > 0:
                 # divergences: warm up again, twice as long (a finer step size), and draw twice as many
                 longer = replace(config.sampler, num_warmup=2 * config.sampler.num_warmup,
                                  num_samples=2 * config.sampler.num_samples)
-                post = run_nuts(m, fit_data[id(m)], longer, seed=config.seed + 100 + k, forward=forward)
+                post = run_nuts(m, fit_data[id(m)], longer, seed=config.seed + 100 + k, sequential=sequential)
             posts.append(post)
         stages["sampling_s"] = time.perf_counter() - tic
         extra["wall_time_s"] = time.perf_counter() - start
