@@ -44,10 +44,8 @@ def test_auto_light_curve_matches_vbmicrolensing():
     assert np.median(err[np.abs(w) > 0.5]) < 1e-6
 
 
+@pytest.mark.slow  # ~2 min on 2 cores (the auto tier's reverse-mode compile); run with -m slow
 def test_forced_icrs_agrees_with_auto_and_gradients_flow():
-    """Reverse mode through the automatic tiers (chunked, checkpointed, multipole and ICRS) compiles
-    and returns the forward value; ~75 s on 2 cores (it did not compile before the multipole tier's
-    Laplacians moved to the image plane)."""
     w = jnp.asarray(_track(24)[8:16])
     lens = mc.BinaryLens(1.0, 0.01)
     auto = np.asarray(mc.magnification(w, lens, 1e-2, chunk_size=4))
