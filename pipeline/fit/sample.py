@@ -105,14 +105,11 @@ def _potential_fn_gen(spec: ModelSpec):
     Its gradient is reverse mode for every model (finite-source binaries too, since the
     multipole tier's derivatives are taken in the image plane: 0.34 s per gradient on 553
     points of a caustic crossing, benchmarks/RESULTS.md)."""
-    def chi2_fn(theta, data):
-        return _chi2(spec, theta, data)
-
     def gen(data: FitData, centre, scale, lo, hi):
         def potential(z):
             y = centre + scale @ z
             theta, log_jac = _to_fit(spec, y, lo, hi)
-            chi2 = chi2_fn(theta, data)
+            chi2 = _chi2(spec, theta, data)
             inside = jnp.all(_boxed(spec) | ((y >= lo) & (y <= hi)))  # alpha: one period about the mode
             return jnp.where(inside & jnp.isfinite(chi2), 0.5 * chi2 - log_jac, jnp.inf)
         return potential

@@ -109,7 +109,7 @@ def test_limb_darkened_gradients_in_every_parameter():
         down[i] -= h
         fd = (_vb_binary([up[2] + 1j * up[3]], up[4], up[5], up[0], up[1])[0]
               - _vb_binary([down[2] + 1j * down[3]], down[4], down[5], down[0], down[1])[0]) / (2 * h)
-        assert abs(grad[i] / fd - 1) < 2e-2, (name, grad[i], fd)
+        assert abs(grad[i] / fd - 1) < 5e-3, (name, grad[i], fd)  # measured: <= 1.3e-3 (s)
 
 
 def test_continuous_across_a_fold_crossing():

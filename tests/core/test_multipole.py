@@ -1,4 +1,5 @@
 """Quadrupole + hexadecapole corrections from autodiff Laplacians of A_ps (taken in the image plane)."""
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -62,8 +63,6 @@ def test_triple_against_vbmicrolensing_contour_integration():
 def test_image_plane_laplacians_equal_derivatives_through_the_root_solver():
     """Independent route: nested forward derivatives of ``point_source_magnification`` in the
     source plane (through the root solver's implicit-function rule) give the same Laplacians."""
-    import jax
-
     lens, w = mc.BinaryLens(0.9, 0.05), np.array([0.3 + 0.25j, -0.45 + 0.1j])
 
     def a(p):
@@ -85,8 +84,6 @@ def test_image_plane_laplacians_equal_derivatives_through_the_root_solver():
 def test_gradients_match_finite_differences_of_vbmicrolensing():
     """Every parameter, off the caustics (where the multipole tier is used), against central
     differences of VBMicrolensing's ``BinaryMag`` (contour integration, Tol 1e-10)."""
-    import jax
-
     p0 = np.array([1.0, 0.01, 0.3, 0.25, 1e-2])  # s, q, w_x, w_y, rho
 
     def ours(p):
