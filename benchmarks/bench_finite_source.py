@@ -88,7 +88,8 @@ def law(ld, c):
 
 def curve_rows(args, n, vb, ref):
     rows = []
-    cases = [(c, rho, ld) for c in args.curves.split(",") for rho in (1e-2, 1e-3) for ld in (False, True)]
+    laws = [{"uniform": False, "ld": True}[x] for x in args.sources.split(",")]
+    cases = [(c, rho, ld) for c in args.curves.split(",") for rho in (1e-2, 1e-3) for ld in laws]
     fwd = {ld: jax.jit(lambda w, s, q, rho, c, ld=ld: mc.magnification(w, mc.BinaryLens(s, q), rho, law(ld, c)))
            for ld in (False, True)}
 
@@ -210,6 +211,7 @@ def main():
     ap.add_argument("--vb-cache", default=None, help=".npz of VBMicrolensing reference curves (read, and filled)")
     ap.add_argument("--no-grad", action="store_true", help="skip the reverse-mode gradient timing")
     ap.add_argument("--curves", default="central,planetary", help="which curves (comma-separated)")
+    ap.add_argument("--sources", default="uniform,ld", help="uniform and/or ld (linear u = 0.5), comma-separated")
     ap.add_argument("--parts", default="curves,mjx,events", help="sections to run (comma-separated)")
     ap.add_argument("--check-every", type=int, default=1, help="VB reference on every k-th point (uniform)")
     ap.add_argument("--json-name", default="bench_finite_source")

@@ -14,7 +14,7 @@ import jax.numpy as jnp
 
 import microjax_core as mc
 
-__all__ = ["ModelSpec", "MODEL_TYPES", "physical", "model_magnification"]
+__all__ = ["ModelSpec", "MODEL_TYPES", "physical", "model_lens", "model_magnification"]
 
 MODEL_TYPES = ("1L1S", "2L1S", "3L1S")
 LOG_PARAMS = {"log_tE": "tE", "log_rho": "rho", "log_s": "s", "log_q": "q", "log_s13": "s13", "log_q3": "q3"}
@@ -71,7 +71,8 @@ def physical(spec: ModelSpec, theta) -> dict:
     return out
 
 
-def _lens(spec, p):
+def model_lens(spec, p):
+    """The lens of physical parameters ``p`` (arrays give a batch of lenses)."""
     if spec.model_type == "1L1S":
         return mc.PointLens()
     if spec.model_type == "2L1S":
@@ -92,7 +93,7 @@ def model_magnification(spec: ModelSpec, theta, t, offsets=None):
             return mc.single_lens_finite_source_magnification(w, p["rho"])
         u2 = jnp.real(w) ** 2 + jnp.imag(w) ** 2
         return (u2 + 2) / jnp.sqrt(u2 * (u2 + 4))
-    lens = _lens(spec, p)
+    lens = model_lens(spec, p)
     if not spec.finite_source or spec.method == "point":
         return mc.point_source_magnification(w, lens)
     return mc.magnification(w, lens, p["rho"], method="auto")

@@ -17,7 +17,7 @@ import microjax_core as mc
 from .models import ModelSpec
 from .objective import FitData, batched_chi2, chi2_function, value_and_grad_function
 
-__all__ = ["Mode", "optimise", "point_lens_search", "anomaly", "binary_seeds", "triple_seeds", "BOUNDS"]
+__all__ = ["Mode", "optimise", "point_lens_search", "anomaly", "binary_seeds", "triple_seeds", "BOUNDS", "N_GENERIC_SEEDS"]
 
 BOUNDS = {"log_tE": (np.log(0.05), np.log(3000.0)), "u0": (-3.0, 3.0), "log_rho": (np.log(1e-5), np.log(0.5)),
           "alpha": (-4 * np.pi, 4 * np.pi), "log_s": (np.log(0.1), np.log(10.0)), "log_q": (np.log(1e-7), 0.0),
@@ -135,13 +135,17 @@ def anomaly(mode: Mode, data: FitData, widths=(0.1, 0.3, 1.0, 3.0)) -> dict:
     return best
 
 
+N_GENERIC_SEEDS = 11 * 7 * 16  # the generic (s, q, alpha) grid: the last rows of ``binary_seeds``
+
+
 def binary_seeds(point: Mode, t_anomaly: float) -> np.ndarray:
     """Stage 3 grid of 2L1S starts ``(t0, log_tE, u0, alpha, log_s, log_q)`` seeded by the anomaly time.
 
     Planetary caustics sit near ``x = s - 1/s`` (Han 2006): for an anomaly at source
     distance ``u_a`` the wide/close solutions are ``s = (±u_a + sqrt(u_a^2 + 4))/2`` and the
     trajectory angle puts the source on the lens axis at that time. Central and
-    resonant caustics (small ``u_a``) and stellar binaries get a generic grid.
+    resonant caustics (small ``u_a``) and stellar binaries get a generic grid
+    (``N_GENERIC_SEEDS`` rows, last).
     """
     t0, log_te, u0 = point.theta[:3]
     te = np.exp(log_te)

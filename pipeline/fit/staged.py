@@ -34,7 +34,7 @@ import pyarrow as pa
 from .. import schema
 from .models import LOG_PARAMS, ModelSpec
 from .binning import anomaly_intervals, bin_dataset
-from .objective import bucket, chi2_function, fluxes_function, pack
+from .objective import batched_chi2, bucket, chi2_function, fluxes_function, pack
 from .modes import binary_modes, triple_modes, with_parallax
 from .photometry import Dataset
 from .sample import SamplerSettings, run_nuts
@@ -223,6 +223,28 @@ def _solution_rows(event_id, modes, posts, datasets, data, config, chi2_1l, anom
     return rows, draws
 
 
+def finite_source_point_lens(pm: Mode, fs_spec: ModelSpec, data, *, grid: bool = True) -> Mode:
+    """The finite-source point lens from ``pm`` (a point-source fit): L-BFGS-B from ``rho = |u0|`` and,
+    with ``grid`` (``fit_event``: when the point-source fit left an anomaly), from a grid's best start.
+
+    A source that crosses the lens (``u0 < rho``) flattens the peak to ``A ~ 2/rho``; the
+    point-source fit then has ``u0 ~ 1/A_max`` and a shorter ``tE``, and a local optimiser
+    started at ``rho = u0`` there slides to ``rho -> 0`` (the point-source optimum). The grid
+    spans ``rho`` over [1e-4, 0.3] with smaller ``u0`` and longer ``tE`` (Gould 1994's
+    ``u0 < rho`` regime); the best start and the plain one are optimised.
+    """
+    t0, log_te, u0 = pm.theta[:3]
+    rest = pm.theta[3:]
+    starts = [np.r_[pm.theta[:3], np.log(np.clip(abs(u0), 1e-4, 0.3)), rest]]
+    if grid:
+        rows = np.array([np.r_[t0, log_te + np.log(ft), u0 * fu, np.log(rho), rest]
+                         for rho in np.geomspace(1e-4, 0.3, 16) for fu in (1.0, 0.5, 0.1) for ft in (1.0, 1.25)])
+        chi = batched_chi2(fs_spec, rows, data, block=128)
+        if np.any(np.isfinite(chi)):
+            starts.append(rows[int(np.nanargmin(chi))])
+    return min((optimise(fs_spec, x, data) for x in starts), key=lambda m: m.chi2)
+
+
 def _failed_row(event_id, message, extra):
     row = {c: None for c in schema.SOLUTIONS.names}
     row.update(event_id=int(event_id), solution_id=f"{event_id}-failed", model_type="", mode_label="failed",
@@ -284,8 +306,7 @@ def fit_event(datasets: list[Dataset], config: FitConfig = FitConfig(), *, event
         # finite source for the point lens where it lowers chi^2 by more than 10
         fs_spec = ModelSpec("1L1S", finite_source=True, parallax=config.parallax)
         pm = modes[0]
-        fs_start = np.r_[pm.theta[:3], np.log(np.clip(abs(pm.value("u0")), 1e-4, 0.3)), pm.theta[3:]]
-        fsm = optimise(fs_spec, fs_start, data)
+        fsm = finite_source_point_lens(pm, fs_spec, data, grid=anomalous)
         if fsm.chi2 < pm.chi2 - 10.0:
             fsm.label = "1L1S"
             modes = [fsm]

@@ -146,6 +146,28 @@ def test_a_later_event_of_the_same_bucket_compiles_nothing(single_lens_event):
     assert np.all(np.isfinite(post.draws["tE"])) and post.draws["tE"].shape == (2, 30)
 
 
+def test_a_source_crossing_the_lens_is_fitted_with_its_size():
+    """FSPL with u0 = 0.004 < rho = 0.012 (A_max ~ 2/rho): the point-source fit (u0 ~ 1/A_max, tE short)
+    must not trap the finite-source fit at rho -> 0 (it did from the start rho = u0 alone)."""
+    import pandas as pd
+
+    from pipeline.fit.models import ModelSpec
+    from pipeline.fit.objective import pack
+    from pipeline.fit.search import point_lens_search
+    from pipeline.fit.staged import finite_source_point_lens
+    from pipeline.simulate.survey import light_curve_model, observe
+
+    t0, te, u0, rho = 2461885.5, 12.0, 0.004, 0.012
+    t = 2461885.5 + np.arange(-15.0, 15.0, 12.1 / 1440)
+    a = light_curve_model(t, dict(model_type="1L1S", t0=t0, tE=te, u0=u0, alpha=0.0, rho=rho))
+    obs = dict(bjd=t, band=np.full(t.size, "W149"), **observe(1000.0 * a + 300.0, 66.9, np.random.default_rng(2)))
+    data = pack(datasets_from_survey(pd.DataFrame(obs)))
+    pm = point_lens_search(data)[0]
+    fs = finite_source_point_lens(pm, ModelSpec("1L1S", finite_source=True), data)
+    assert abs(np.exp(fs.value("log_rho")) / rho - 1) < 0.02 and abs(np.exp(fs.value("log_tE")) / te - 1) < 0.02
+    assert fs.chi2 / data.n_points < 1.1 < pm.chi2 / data.n_points
+
+
 def test_bad_events_become_failed_rows():
     t = np.linspace(0, 10, 50) + 2461000
     nan = Dataset("d", "W149", t, np.full(50, np.nan), np.ones(50))

@@ -2,6 +2,7 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 import microjax_core as mc
 from pipeline.fit import Dataset
@@ -115,3 +116,22 @@ def test_triple_seeds_put_the_third_body_caustic_on_the_source_track():
         central = np.concatenate([seeds[b + 24: b + 48] for b in range(0, 288, 72)])
         dist = [np.min(np.abs(np.asarray(caustics(jnp.asarray(th))) - w)) for th in central]
         assert min(dist) < limit, (q, s, min(dist))
+
+
+@pytest.mark.slow  # minutes on 2 cores: compiles magnification_batch and the finite-source chi^2
+def test_finite_source_grid_chi2_equals_one_row_at_a_time():
+    """``batched_chi2_finite_source`` (rows gathered by ``magnification_batch``) equals ``chi2_function`` row by
+    row on a caustic-crossing binary with parallax, two datasets (values to 1e-9 relative)."""
+    from pipeline.fit.objective import FS_GRID_BLOCK, batched_chi2_finite_source, chi2_function
+
+    spec = ModelSpec("2L1S", finite_source=True, parallax=True)
+    theta = np.r_[THETA[:3], np.log(0.01), THETA[3:]]
+    theta[2] = 0.02  # the track crosses the central caustic
+    data = pack(_datasets(theta, spec, span=(-10, 30)), ra=RA, dec=DEC, t0_par=10.0)
+    rows = np.repeat(theta[None], FS_GRID_BLOCK + 3, axis=0)  # two blocks, the second padded
+    rows[:, 4] += np.linspace(-0.05, 0.05, rows.shape[0])
+    got = batched_chi2_finite_source(spec, rows, data)
+    for i in (0, 40, FS_GRID_BLOCK + 2):
+        one = float(chi2_function(spec)(jnp.asarray(rows[i]), data))
+        assert abs(got[i] / one - 1) < 1e-9, (i, got[i], one)
+    assert got.shape == (rows.shape[0],) and np.argmin(got) == rows.shape[0] // 2
