@@ -61,58 +61,6 @@ def _gauss_legendre_sin2(n):
     return x, wt * dx
 
 
-N_MIN_STEPS = 3
-
-
-def _newton_step(f_and_df, x, lo, hi, active):
-    """One Newton step for ``f(x) = 0``, kept inside its bracket ``[lo, hi]``."""
-    fv, dfv = f_and_df(x)
-    cand = x - jnp.where(dfv == 0, 0.0, fv / jnp.where(dfv == 0, 1.0, dfv))
-    return jnp.where(active & (cand >= lo) & (cand <= hi), cand, x)
-
-
-def _grazing_pair(f_and_df, f, df, r, n_newton):
-    """The two crossings of the line with an image inside one node interval, if any.
-
-    Candidates: intervals with ``f > 0`` at both nodes, falling at the first and rising at
-    the second; the one whose cubic Hermite interpolant dips lowest is searched: the
-    minimum of ``f`` by ``N_MIN_STEPS`` regula-falsi steps on ``f'``, then, where it is below 0, each
-    crossing by Newton steps inside its half. Continuous: as the minimum rises to 0 the
-    two crossings merge and their contribution vanishes. Returns ``(found, interval,
-    r_in, r_out)``.
-    """
-    fa, fb, da, db = f[:-1], f[1:], df[:-1], df[1:]
-    ra, rb = r[:-1], r[1:]
-    h = rb - ra
-    dip = (fa > 0) & (fb > 0) & (da < 0) & (db > 0)
-    t = jnp.where(dip, da / jnp.where(dip, da - db, 1.0), 0.5)
-    h00, h10, h01, h11 = 2 * t**3 - 3 * t**2 + 1, t**3 - 2 * t**2 + t, -2 * t**3 + 3 * t**2, t**3 - t**2
-    pred = jnp.where(dip, h00 * fa + h10 * h * da + h01 * fb + h11 * h * db, jnp.inf)
-    j = jnp.argmin(pred)
-    a, b, fa_j, fb_j, da_j, db_j = ra[j], rb[j], fa[j], fb[j], da[j], db[j]
-    any_dip = dip[j]
-    # the minimum of f: regula falsi on f' (Illinois), from the Hermite estimate
-    lo_m, hi_m, d_lo, d_hi = a, b, da_j, db_j
-    r_min, f_min = a, fa_j
-    r_m = a + (b - a) * t[j]
-    for _ in range(N_MIN_STEPS):
-        f_m, d_m = f_and_df(r_m)
-        better = f_m < f_min
-        r_min, f_min = jnp.where(better, r_m, r_min), jnp.where(better, f_m, f_min)
-        right = d_m < 0  # the minimum is to the right of r_m
-        lo_m, d_lo = jnp.where(right, r_m, lo_m), jnp.where(right, d_m, 0.5 * d_lo)
-        hi_m, d_hi = jnp.where(right, hi_m, r_m), jnp.where(right, 0.5 * d_hi, d_m)
-        r_m = lo_m + (hi_m - lo_m) * d_lo / jnp.where(d_lo == d_hi, 1.0, d_lo - d_hi)
-    found = any_dip & (f_min < 0)
-    safe = jnp.where(found, f_min, -1.0)
-    x_in = a + (r_min - a) * fa_j / (fa_j - safe)
-    x_out = r_min + (b - r_min) * safe / (safe - fb_j)
-    for _ in range(n_newton):
-        x_in = _newton_step(f_and_df, x_in, a, r_min, found)
-        x_out = _newton_step(f_and_df, x_out, r_min, b, found)
-    return found, j, x_in, x_out
-
-
 def _line(pole, e, r_lo, r_hi, k, guide, centres, w, rho, zs, eps, profile, uniform, n_r, n_newton, gl,
           max_segments):
     """Integral of brightness * r dr along ``pole + r e``, ``r`` in [r_lo, r_hi] ∩ cell ``k``,
@@ -155,34 +103,28 @@ def _line(pole, e, r_lo, r_hi, k, guide, centres, w, rho, zs, eps, profile, unif
 
     s = jnp.linspace(0.0, 1.0, n_r)
     r = lo + (hi - lo) * s
-    f, df = f_and_df(r)
+    f, _ = f_and_df(r)
     fa, fb = f[:-1], f[1:]
     ra, rb = r[:-1], r[1:]
     change = (fa < 0) != (fb < 0)
     denom = jnp.where(change, fa - fb, 1.0)
     rs = jnp.where(change, ra + (rb - ra) * fa / denom, ra)
     for _ in range(n_newton):
-        rs = _newton_step(f_and_df, rs, ra, rb, change)
-    # a line that grazes an image between two nodes (f > 0 at both) enters and leaves it
-    # there: the most promising such interval is searched for its two crossings
-    pair, j, r_in2, r_out2 = _grazing_pair(f_and_df, f, df, r, n_newton)
-    pair = pair & ok
+        fv, dfv = f_and_df(rs)
+        step = fv / jnp.where(dfv == 0, 1.0, dfv)
+        cand = rs - jnp.where(dfv == 0, 0.0, step)
+        inside = (cand >= ra) & (cand <= rb)
+        rs = jnp.where(change & inside, cand, rs)
     exiting = fa < 0
     half_sq = 0.5 * rs**2
     uni = jnp.sum(jnp.where(change, jnp.where(exiting, half_sq, -half_sq), 0.0))
     uni = uni - jnp.where(f[0] < 0, 0.5 * lo**2, 0.0) + jnp.where(f[-1] < 0, 0.5 * hi**2, 0.0)
-    uni = uni + jnp.where(pair, 0.5 * (r_out2**2 - r_in2**2), 0.0)
     uni = jnp.where(ok, uni, 0.0)
     if uniform:
         return uni, jnp.array(False)
-    # limb darkening: segments [in, out] from the ordered events (a grazing pair fills
-    # its interval's unused slot and the slot after it)
-    here = pair & (jnp.arange(n_r - 1) == j)
-    first = jnp.where(here, r_in2, rs)
-    second = jnp.where(here, r_out2, rs)
-    ev_mask = jnp.concatenate([(f[0] < 0)[None], jnp.stack([change | here, here], 1).reshape(-1),
-                               (f[-1] < 0)[None]]) & ok
-    ev_val = jnp.concatenate([lo[None], jnp.stack([first, second], 1).reshape(-1), hi[None]])
+    # limb darkening: segments [in, out] from the ordered events
+    ev_mask = jnp.concatenate([(f[0] < 0)[None], change, (f[-1] < 0)[None]]) & ok
+    ev_val = jnp.concatenate([lo[None], rs, hi[None]])
     idx = jnp.cumsum(ev_mask) - 1
     n_ev = 2 * max_segments
     slots = jnp.where(ev_mask & (idx < n_ev), idx, n_ev)

@@ -94,8 +94,9 @@ def _finite_source_modes(point_modes, seeds, seeded, chi_point, data, search, co
     wrong one). Here the anomaly-seeded starts and the best point-source ones are ranked
     with the finite-source chi^2 (``batched_chi2_finite_source``: ICRS only on the points
     near caustics, shared across rows), a local grid in (alpha, s, q, rho) refines the best
-    distinct starts, and Nelder-Mead polishes them (on the thinned, then the binned data).
-    The point-source modes are refined too, and everything is ranked together.
+    distinct starts, Nelder-Mead moves them on the thinned data and ``_polish`` finishes the
+    best on the binned data. The point-source modes are refined too (each with two source
+    sizes), everything is ranked together, and the best mode's close/wide partner is added.
     """
     fs_spec = ModelSpec("2L1S", finite_source=True, parallax=False, method="auto")
     generic = np.flatnonzero(~seeded)
