@@ -3,6 +3,8 @@
 #   make test   create .venv, install with test extras, run the test suite
 PYTHON ?= python3
 VENV ?= .venv
+# pytest-xdist processes for make test (each may take ~5 GB while compiling reverse-mode ICRS)
+TEST_PROCESSES ?= 2
 BIN := $(VENV)/bin
 
 .PHONY: demo test bench clean
@@ -23,7 +25,7 @@ demo: $(VENV)/.installed-demo
 	$(BIN)/microjax-survey demo
 
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -q -m "not slow" --durations=15
+	$(BIN)/python -m pytest -q -m "not slow" -n $(TEST_PROCESSES) --dist loadfile --durations=15
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_point_source.py

@@ -10,7 +10,7 @@ from .roots import RootResult, polynomial_roots
 from .polynomial import lens_polynomial
 from .caustics import critical_curves_and_caustics
 from .trajectory import source_trajectory
-from .parallax import parallax_offsets, sun_position, trajectory_with_parallax
+from .parallax import observer_position, parallax_offsets, sun_position, trajectory_with_parallax
 from .limb_darkening import LinearLD, QuadraticLD, SquareRootLD, UniformSource
 from .single_lens_finite_source import single_lens_finite_source_magnification
 from .multipole import MultipoleTerms, multipole_terms, profile_moments
@@ -26,7 +26,7 @@ __all__ = [
     "Images", "images", "point_source_magnification", "lens_equation", "jacobian_determinant",
     "RootResult", "polynomial_roots", "lens_polynomial",
     "critical_curves_and_caustics", "source_trajectory",
-    "parallax_offsets", "sun_position", "trajectory_with_parallax",
+    "parallax_offsets", "observer_position", "sun_position", "trajectory_with_parallax",
     "UniformSource", "LinearLD", "QuadraticLD", "SquareRootLD",
     "single_lens_finite_source_magnification",
     "MultipoleTerms", "multipole_terms", "profile_moments",

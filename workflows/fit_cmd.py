@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from .submit_cmd import add_fit_arguments, fit_config
@@ -19,20 +20,43 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ra", type=float, default=None, help="right ascension of the event, degrees")
     p.add_argument("--dec", type=float, default=None, help="declination of the event, degrees")
     p.add_argument("--t0-par", type=float, default=None, help="parallax reference time (default: the fitted t0)")
+    p.add_argument("--ephemeris", action="append", default=[], metavar="FILE=EPHEMERIS",
+                   help="the photometry FILE was taken from space: EPHEMERIS is the telescope's geocentric "
+                        "position (BJD x y z in AU, or a JPL Horizons table); repeat per file; needs --parallax")
     p.add_argument("--out", default="fit-output", help="directory for tables and plots (default fit-output)")
+
+
+def _observers(args) -> dict:
+    """``{photometry file: Ephemeris}`` from the ``--ephemeris FILE=EPHEMERIS`` options."""
+    from pipeline.ephemeris import read_ephemeris
+
+    out = {}
+    for item in args.ephemeris:
+        data_file, sep, eph_file = item.partition("=")
+        if not sep or not data_file or not eph_file:
+            raise ValueError(f"--ephemeris {item!r}: expected FILE=EPHEMERIS")
+        if data_file not in args.files:
+            raise ValueError(f"--ephemeris {item!r}: {data_file} is not one of the photometry files "
+                             f"({', '.join(args.files)})")
+        out[data_file] = read_ephemeris(eph_file)
+    if out and not args.parallax:
+        raise ValueError("--ephemeris needs --parallax (and --ra, --dec): a space observer matters through parallax")
+    return out
 
 
 def run(args) -> int:
     from pipeline.fit import PhotometryError, fit_event, read_photometry
 
     try:
-        datasets = [d for f in args.files for d in read_photometry(f, kind=args.kind)]
+        observers = _observers(args)
+        datasets = [replace(d, observer=observers.get(f)) for f in args.files for d in read_photometry(f, kind=args.kind)]
         config = fit_config(args, parallax=args.parallax, ra=args.ra, dec=args.dec, t0_par=args.t0_par)
     except (PhotometryError, ValueError) as exc:
         print(f"microjax-survey fit: {exc}", file=sys.stderr)
         return 2
     for d in datasets:
-        print(f"dataset {d.name}: {len(d)} points, band {d.band}, {d.extra.get('kind')}, {d.time_note}")
+        where = f", seen from {d.observer.name}" if d.observer is not None else ""
+        print(f"dataset {d.name}: {len(d)} points, band {d.band}, {d.extra.get('kind')}, {d.time_note}{where}")
     tic = time.perf_counter()
 
     def progress(stage):

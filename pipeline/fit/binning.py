@@ -10,6 +10,8 @@ sharp features (caustic crossings of a few cadences) stay unbinned.
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from .photometry import Dataset
@@ -58,5 +60,4 @@ def bin_dataset(d: Dataset, t0: float, tE: float, u0: float, *, keep=(), fractio
         ff.append((w[i:j] * d.flux[i:j]).sum() / sw)
         ee.append(sw**-0.5)
         i = j
-    return Dataset(d.name, d.band, np.array(tt), np.array(ff), np.array(ee), d.time_note, d.source,
-                   extra=dict(d.extra, binned_from=len(d)))
+    return replace(d, t=np.array(tt), flux=np.array(ff), flux_err=np.array(ee), extra=dict(d.extra, binned_from=len(d)))

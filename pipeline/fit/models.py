@@ -80,14 +80,18 @@ def model_lens(spec, p):
     return mc.TripleLens(p["s"], p["q"], p["s13"], p["q3"], p["psi"])
 
 
+def model_trajectory(spec: ModelSpec, p, t, offsets=None):
+    """Source positions ``w(t)`` of physical parameters ``p`` (with parallax when ``spec.parallax``)."""
+    alpha = p.get("alpha", 0.0)
+    if spec.parallax:
+        return mc.trajectory_with_parallax(t, p["t0"], p["tE"], p["u0"], alpha, p["piEN"], p["piEE"], offsets)
+    return mc.source_trajectory(t, p["t0"], p["tE"], p["u0"], alpha)
+
+
 def model_magnification(spec: ModelSpec, theta, t, offsets=None):
     """``A(t)`` for fit coordinates ``theta``. ``offsets``: ``parallax_offsets`` at ``t`` (parallax only)."""
     p = physical(spec, theta)
-    alpha = p.get("alpha", 0.0)
-    if spec.parallax:
-        w = mc.trajectory_with_parallax(t, p["t0"], p["tE"], p["u0"], alpha, p["piEN"], p["piEE"], offsets)
-    else:
-        w = mc.source_trajectory(t, p["t0"], p["tE"], p["u0"], alpha)
+    w = model_trajectory(spec, p, t, offsets)
     if spec.model_type == "1L1S":
         if spec.finite_source:
             return mc.single_lens_finite_source_magnification(w, p["rho"])

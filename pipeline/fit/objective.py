@@ -15,7 +15,7 @@ import numpy as np
 
 import microjax_core as mc
 
-from .models import ModelSpec, model_lens, model_magnification, physical
+from .models import ModelSpec, model_lens, model_magnification, model_trajectory, physical
 
 __all__ = ["FitData", "pack", "bucket", "chi2_function", "batched_chi2", "batched_chi2_finite_source",
            "value_and_grad_function", "fluxes_function",
@@ -68,8 +68,8 @@ def pack(datasets, *, error_scale=None, ra=None, dec=None, t0_par=None, size: in
     (``extra["absolute"]``: magnitudes converted to flux, the survey simulator's fluxes);
     difference fluxes are never bounded.
 
-    Parallax offsets are computed when ``ra, dec, t0_par`` are given (annual parallax,
-    geocentric; ``microjax_core.parallax_offsets``).
+    Parallax offsets are computed when ``ra, dec, t0_par`` are given (``microjax_core.parallax_offsets``:
+    geocentric, or from a dataset's ``observer`` ephemeris, which must cover its times).
     """
     n = max(len(d) for d in datasets)
     size = size or bucket(n)
@@ -85,7 +85,12 @@ def pack(datasets, *, error_scale=None, ra=None, dec=None, t0_par=None, size: in
         t[i, :m], flux[i, :m], err[i, :m], mask[i, :m] = d.t, d.flux, d.flux_err * scales[i], True
         t[i, m:] = d.t[-1]  # inert padding: a real time, masked out
         if ra is not None:
-            offsets[i] = np.stack([np.asarray(x) for x in mc.parallax_offsets(jnp.asarray(t[i]), ra, dec, t0_par)])
+            observer = None
+            if d.observer is not None:
+                d.observer.check_covers(d.t, f"dataset {d.name}")
+                observer = (jnp.asarray(d.observer.t), jnp.asarray(d.observer.xyz))
+            offsets[i] = np.stack([np.asarray(x) for x in mc.parallax_offsets(jnp.asarray(t[i]), ra, dec, t0_par,
+                                                                              observer=observer)])
     fb_min = np.array([0.0 if blend_floor and d.extra.get("absolute", False) else -np.inf for d in datasets])
     return FitData(*(jnp.asarray(a) for a in (t, flux, err, mask, offsets, fb_min)))
 
@@ -128,11 +133,16 @@ def _batched(spec: ModelSpec):
 def batched_chi2(spec: ModelSpec, thetas, data: FitData, *, block: int = GRID_BLOCK) -> np.ndarray:
     """``chi2`` of many ``theta`` rows (grid searches), 32 at a time; rows padded to a multiple of ``block``
     (one compiled shape per block size in use)."""
+    padded, n = _pad_rows(thetas, block)
+    return np.asarray(_batched(spec)(jnp.asarray(padded), data))[:n]
+
+
+def _pad_rows(thetas, block):
+    """``thetas`` padded with copies of its first row to a multiple of ``block`` rows, and the true count."""
     thetas = np.asarray(thetas, float)
     n = thetas.shape[0]
     size = block * int(np.ceil(n / block))
-    padded = np.concatenate([thetas, np.repeat(thetas[:1], size - n, axis=0)])
-    return np.asarray(_batched(spec)(jnp.asarray(padded), data))[:n]
+    return np.concatenate([thetas, np.repeat(thetas[:1], size - n, axis=0)]), n
 
 
 FS_GRID_BLOCK = 64
@@ -148,14 +158,8 @@ def _batched_finite_source(spec: ModelSpec):
         t = data.t.reshape(-1)
         off = jnp.moveaxis(data.offsets, 1, 0).reshape(2, k * n)
 
-        def positions(theta):
-            p = physical(spec, theta)
-            if spec.parallax:
-                return mc.trajectory_with_parallax(t, p["t0"], p["tE"], p["u0"], p["alpha"], p["piEN"], p["piEE"],
-                                                   (off[0], off[1]))
-            return mc.source_trajectory(t, p["t0"], p["tE"], p["u0"], p["alpha"])
-        w = jax.vmap(positions)(thetas)
         p = jax.vmap(lambda th: physical(spec, th))(thetas)
+        w = jax.vmap(lambda pp: model_trajectory(spec, pp, t, (off[0], off[1])))(p)
         lens = model_lens(spec, p)
         a = mc.magnification_batch(w, lens, p["rho"]).reshape(thetas.shape[0], k, n)
         a = jnp.where(data.mask[None], a, 1.0)
@@ -174,12 +178,10 @@ def batched_chi2_finite_source(spec: ModelSpec, thetas, data: FitData) -> np.nda
     """
     if not spec.finite_source or spec.model_type == "1L1S" or spec.method != "auto":
         raise ValueError(f"batched_chi2_finite_source needs a finite-source binary or triple spec; got {spec}")
-    thetas = np.asarray(thetas, float)
-    n = thetas.shape[0]
-    size = FS_GRID_BLOCK * int(np.ceil(n / FS_GRID_BLOCK))
-    padded = np.concatenate([thetas, np.repeat(thetas[:1], size - n, axis=0)])
+    padded, n = _pad_rows(thetas, FS_GRID_BLOCK)
     fn = _batched_finite_source(spec)
-    out = [np.asarray(fn(jnp.asarray(padded[i:i + FS_GRID_BLOCK]), data)) for i in range(0, size, FS_GRID_BLOCK)]
+    out = [np.asarray(fn(jnp.asarray(padded[i:i + FS_GRID_BLOCK]), data))
+           for i in range(0, len(padded), FS_GRID_BLOCK)]
     return np.concatenate(out)[:n]
 
 

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..ephemeris import Ephemeris
+
 __all__ = ["Dataset", "PhotometryError", "read_photometry", "read_text", "read_ipac", "datasets_from_survey",
            "MIN_POINTS"]
 
@@ -41,7 +43,8 @@ class PhotometryError(ValueError):
 
 @dataclass
 class Dataset:
-    """One dataset: times (full BJD/HJD), flux and flux error (any consistent unit), one band."""
+    """One dataset: times (full BJD/HJD), flux and flux error (any consistent unit), one band;
+    ``observer``: the ``ephemeris.Ephemeris`` of a telescope in space (parallax seen from there)."""
 
     name: str
     band: str
@@ -51,6 +54,7 @@ class Dataset:
     time_note: str = ""
     source: str = ""
     extra: dict = field(default_factory=dict)
+    observer: Ephemeris | None = None  # a space telescope's ephemeris; None: on the Earth
 
     def __post_init__(self):
         self.t = np.asarray(self.t, float)
@@ -233,11 +237,15 @@ def read_photometry(path, *, kind: str = "auto", band: str | None = None, zero_p
 
 
 def datasets_from_survey(obs) -> list[Dataset]:
-    """Datasets (one per band) from one event's rows of a simulated survey's ``obs`` table."""
+    """Datasets (one per band) from one event's rows of a simulated survey's ``obs`` table,
+    observed from Roman (``observer``: the Sun-Earth L2 model ephemeris over their times)."""
+    from ..simulate.survey import roman_ephemeris
+
     out = []
     for band, g in obs.groupby("band", sort=True):
         ok = np.isfinite(g["flux"].to_numpy()) & (g["flux_err"].to_numpy() > 0) & ~g["saturated"].to_numpy()
-        out.append(Dataset(name=str(band), band=str(band), t=g["bjd"].to_numpy()[ok], flux=g["flux"].to_numpy()[ok],
+        t = g["bjd"].to_numpy()[ok]
+        out.append(Dataset(name=str(band), band=str(band), t=t, flux=g["flux"].to_numpy()[ok],
                            flux_err=g["flux_err"].to_numpy()[ok], time_note="full BJD", source="survey",
-                           extra={"absolute": True}))
+                           extra={"absolute": True}, observer=roman_ephemeris(t) if t.size else None))
     return out

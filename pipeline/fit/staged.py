@@ -109,7 +109,7 @@ def _inside(t, intervals):
 
 def _subset(d, keep):
     """The rows ``keep`` of a dataset (its provenance and flags kept)."""
-    return Dataset(d.name, d.band, d.t[keep], d.flux[keep], d.flux_err[keep], d.time_note, d.source, dict(d.extra))
+    return replace(d, t=d.t[keep], flux=d.flux[keep], flux_err=d.flux_err[keep], extra=dict(d.extra))
 
 
 def _drop(d, intervals):
@@ -135,7 +135,7 @@ def error_scales(mode: Mode, datasets, intervals, blend_floor: bool = True) -> n
 
 
 def _scaled(d, k):
-    return Dataset(d.name, d.band, d.t, d.flux, d.flux_err * k, d.time_note, d.source, dict(d.extra, error_scale=k))
+    return replace(d, flux_err=d.flux_err * k, extra=dict(d.extra, error_scale=k))
 
 
 def _window(datasets, t0, te, intervals, k):

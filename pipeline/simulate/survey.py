@@ -19,11 +19,12 @@ import pyarrow.parquet as pq
 
 from .. import schema
 from ..atomic import write_bytes, write_table
+from ..ephemeris import sun_earth_l2
 from .noise import W149, NoiseModel
 from .population import draw_events, parse_mix
 from .presets import SurveyPreset, get_preset
 
-__all__ = ["WINDOWS", "simulate_survey", "light_curve_model", "observe", "write_survey", "read_survey", "read_manifest"]
+__all__ = ["WINDOWS", "simulate_survey", "light_curve_model", "roman_ephemeris", "observe", "write_survey", "read_survey", "read_manifest"]
 
 WINDOWS = ("season", "event", "full")
 MIN_BUCKET = 1024  # light curves are padded to a power of two >= this many points
@@ -40,6 +41,12 @@ def _lens(row):
     return mc.TripleLens(float(row["s"]), float(row["q"]), float(row["s13"]), float(row["q3"]), float(row["psi"]))
 
 
+def roman_ephemeris(bjd):
+    """Roman's position (the ``sun_earth_l2`` model) over the times ``bjd``, half-day steps."""
+    t = np.asarray(bjd, float)
+    return sun_earth_l2(np.floor(t.min()) - 1.0, np.ceil(t.max()) + 1.0)
+
+
 def light_curve_model(bjd, row) -> np.ndarray:
     """Magnification ``A(t)`` of one event (``row``: a mapping of truth parameters)."""
     import jax.numpy as jnp
@@ -50,8 +57,10 @@ def light_curve_model(bjd, row) -> np.ndarray:
     n = t.size
     size = max(MIN_BUCKET, 1 << int(np.ceil(np.log2(max(n, 1)))))
     w = np.full(size, 1e3 + 0j)  # padding far from the lens: cheap and inert
-    if row.get("piEN", 0.0) or row.get("piEE", 0.0):
-        offsets = mc.parallax_offsets(jnp.asarray(t), row["ra"], row["dec"], row["t0_par"])
+    if row.get("piEN", 0.0) or row.get("piEE", 0.0):  # seen from Roman at the Sun-Earth L2 point
+        eph = roman_ephemeris(t)
+        offsets = mc.parallax_offsets(jnp.asarray(t), row["ra"], row["dec"], row["t0_par"],
+                                      observer=(jnp.asarray(eph.t), jnp.asarray(eph.xyz)))
         w[:n] = np.asarray(mc.trajectory_with_parallax(jnp.asarray(t), row["t0"], row["tE"], row["u0"], row["alpha"],
                                                        row["piEN"], row["piEE"], offsets))
     else:
@@ -93,8 +102,9 @@ def simulate_survey(n_events: int, *, preset: str | SurveyPreset = "gbtds-2025",
                     progress=None):
     """Simulate ``n_events`` events. Yields ``(obs, meta_row, truth_row)`` per event.
 
-    ``parallax``: annual parallax with ``|pi_E|`` log-uniform in [0.02, 0.5], a uniform
-    direction, and ``t0_par = t0`` (DESIGN.md §3; ``microjax_core.parallax``).
+    ``parallax``: parallax with ``|pi_E|`` log-uniform in [0.02, 0.5], a uniform direction,
+    and ``t0_par = t0`` (DESIGN.md §3; ``microjax_core.parallax``), seen from Roman at the
+    Sun-Earth L2 point (``roman_ephemeris``: the Earth's orbit plus 0.01 AU off the anti-Sun line).
 
     ``progress``: optional callable ``progress(i)`` called after each event.
     """

@@ -18,15 +18,18 @@ ROOT = Path(__file__).resolve().parents[2]
 FAST = ["--model", "1L1S", "--warmup", "60", "--samples", "60", "--chains", "2"]
 
 
-def _env():
-    env = dict(os.environ, PYTHONPATH=str(ROOT), MICROJAX_SURVEY_CACHE="off")
-    env.update(JAX_ENABLE_X64="1", JAX_PLATFORMS="cpu", OMP_NUM_THREADS="1",
+@pytest.fixture(scope="module")
+def env(compile_cache):
+    """The subprocesses' environment (Dask workers started by hand get what a user would set)."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT), **compile_cache)
+    # the scheduler's INFO log shows the worker's removal (an in-process ``configure`` may have set "warning")
+    env.update(DASK_LOGGING__DISTRIBUTED="info", JAX_ENABLE_X64="1", JAX_PLATFORMS="cpu", OMP_NUM_THREADS="1",
                XLA_FLAGS="--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
     return env
 
 
-def _cli(*args, **kw):
-    return subprocess.run([sys.executable, "-m", "workflows.cli", *args], cwd=ROOT, env=_env(),
+def _cli(env, *args, **kw):
+    return subprocess.run([sys.executable, "-m", "workflows.cli", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, **kw)
 
 
@@ -56,8 +59,8 @@ def _check_once(catalog_dir, run_id, n):
     return sol
 
 
-def test_local_cluster_end_to_end(survey, tmp_path):
-    res = _cli("submit", str(survey), "--catalog", str(tmp_path / "cat"), "--workers", "2", *FAST, timeout=900)
+def test_local_cluster_end_to_end(survey, tmp_path, env):
+    res = _cli(env, "submit", str(survey), "--catalog", str(tmp_path / "cat"), "--workers", "2", *FAST, timeout=900)
     assert "Dask dashboard:" in res.stdout, res.stdout + res.stderr
     sol = _check_once(tmp_path / "cat", "run-" + Catalog(tmp_path / "cat").run_ids()[0][4:], 6)
     assert sol.loc[sol.event_id == 5, "status"].tolist() == ["failed"]
@@ -65,19 +68,19 @@ def test_local_cluster_end_to_end(survey, tmp_path):
     assert (sol[sol.event_id != 5].status != "failed").all()
     assert res.returncode == 1  # a failed event is reported in the exit status
     # rerun: everything is skipped, nothing duplicated
-    res2 = _cli("submit", str(survey), "--catalog", str(tmp_path / "cat"), "--workers", "1", *FAST, timeout=600)
+    res2 = _cli(env, "submit", str(survey), "--catalog", str(tmp_path / "cat"), "--workers", "1", *FAST, timeout=600)
     assert "6 already in the catalog" in res2.stdout, res2.stdout + res2.stderr
     _check_once(tmp_path / "cat", Catalog(tmp_path / "cat").run_ids()[0], 6)
-    mon = _cli("monitor", str(tmp_path / "cat"), timeout=120)
+    mon = _cli(env, "monitor", str(tmp_path / "cat"), timeout=120)
     assert "6/6 done" in mon.stdout and "dashboard:" in mon.stdout, mon.stdout + mon.stderr
-    q = _cli("query", str(tmp_path / "cat"), "--where", "status == 'failed'", "--columns", "event_id", "status",
+    q = _cli(env, "query", str(tmp_path / "cat"), "--where", "status == 'failed'", "--columns", "event_id", "status",
              "--format", "csv", timeout=120)
     assert q.stdout.split() == ["event_id,status", "5,failed"], q.stdout + q.stderr
 
 
-def _start(cmd, log_path):
+def _start(env, cmd, log_path):
     with open(log_path, "a") as log:  # the child keeps its own descriptor
-        return subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=log, stderr=subprocess.STDOUT,
+        return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                                 start_new_session=True)
 
 
@@ -90,24 +93,24 @@ def _wait_for(predicate, timeout, what):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_worker_and_client_killed(survey, tmp_path):
+def test_worker_and_client_killed(survey, tmp_path, env):
     sched_file = tmp_path / "scheduler.json"
     log = tmp_path / "dask.log"
-    procs = [_start([sys.executable, "-m", "distributed.cli.dask_scheduler", "--scheduler-file", str(sched_file),
+    procs = [_start(env, [sys.executable, "-m", "distributed.cli.dask_scheduler", "--scheduler-file", str(sched_file),
                      "--no-dashboard", "--host", "127.0.0.1", "--port", "0"], log)]
     try:
         _wait_for(sched_file.exists, 60, "the scheduler")
         time.sleep(1)
         import json
         address = json.loads(sched_file.read_text())["address"]
-        workers = [_start([sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
+        workers = [_start(env, [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1",
                            "--no-nanny", "--no-dashboard", "--host", "127.0.0.1"], log) for _ in range(2)]
         procs += workers
         cat = tmp_path / "cat"
         args = [sys.executable, "-m", "workflows.cli", "submit", str(survey), "--catalog", str(cat), "--scheduler",
                 address, "--run-id", "faults", *FAST]
         # 1) kill the client after the first event lands; the rerun finishes the rest
-        client = _start(args, tmp_path / "client1.log")
+        client = _start(env, args, tmp_path / "client1.log")
         ledger = cat / "_ledger" / "run_id=faults"
         _wait_for(lambda: ledger.exists() and len(list(ledger.glob("*.json"))) >= 1, 600, "a first event")
         os.killpg(client.pid, signal.SIGKILL)
@@ -115,7 +118,7 @@ def test_worker_and_client_killed(survey, tmp_path):
         n_before = len(list(ledger.glob("*.json")))
         assert n_before < 6
         # 2) rerun; SIGKILL one worker once another event has landed
-        client = _start(args, tmp_path / "client2.log")
+        client = _start(env, args, tmp_path / "client2.log")
         _wait_for(lambda: len(list(ledger.glob("*.json"))) >= n_before + 1 or client.poll() is not None, 600,
                   "progress after the rerun")
         os.killpg(workers[0].pid, signal.SIGKILL)
@@ -134,21 +137,21 @@ def test_worker_and_client_killed(survey, tmp_path):
             p.wait()
 
 
-def test_bad_input(tmp_path, survey):
-    res = _cli("submit", str(tmp_path / "nowhere"), "--catalog", str(tmp_path / "cat"), timeout=120)
+def test_bad_input(tmp_path, survey, env):
+    res = _cli(env, "submit", str(tmp_path / "nowhere"), "--catalog", str(tmp_path / "cat"), timeout=120)
     assert res.returncode == 2 and "no manifest.json" in res.stderr
     bad = tmp_path / "corrupt"
     bad.mkdir()
     (bad / "manifest.json").write_text("{not json")
-    res = _cli("submit", str(bad), "--catalog", str(tmp_path / "cat"), timeout=120)
+    res = _cli(env, "submit", str(bad), "--catalog", str(tmp_path / "cat"), timeout=120)
     assert res.returncode == 2 and "corrupt manifest" in res.stderr
     old = tmp_path / "oldcat"
     old.mkdir()
     (old / "catalog.json").write_text('{"schema_version": 0}')
-    res = _cli("submit", str(survey), "--catalog", str(old), timeout=120)
+    res = _cli(env, "submit", str(survey), "--catalog", str(old), timeout=120)
     assert res.returncode == 2 and "schema version 0" in res.stderr
-    res = _cli("submit", str(survey), "--catalog", str(tmp_path / "cat2"), "--scheduler", "tcp://127.0.0.1:1",
+    res = _cli(env, "submit", str(survey), "--catalog", str(tmp_path / "cat2"), "--scheduler", "tcp://127.0.0.1:1",
                timeout=120)
     assert res.returncode == 2 and "cannot reach the scheduler at tcp://127.0.0.1:1" in res.stderr
-    res = _cli("query", str(tmp_path / "nocat"), timeout=60)
+    res = _cli(env, "query", str(tmp_path / "nocat"), timeout=60)
     assert res.returncode == 2 and "no catalog.json" in res.stderr

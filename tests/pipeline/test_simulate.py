@@ -6,7 +6,7 @@ import pytest
 import microjax_core as mc
 from pipeline import schema
 from pipeline.simulate import PRESETS, W149, get_preset, parse_mix, read_survey, write_survey
-from pipeline.simulate.survey import observe
+from pipeline.simulate.survey import observe, roman_ephemeris
 
 
 @pytest.mark.parametrize("name, days, cadence, exposure, fields", [
@@ -123,7 +123,8 @@ def test_parallax_events_follow_the_parallax_trajectory(tmp_path):
         m = meta.set_index("event_id").loc[t["event_id"]]
         o = obs[obs["event_id"] == t["event_id"]]
         bjd = jnp.asarray(o["bjd"].to_numpy())
-        offsets = mc.parallax_offsets(bjd, m["ra"], m["dec"], t["t0_par"])
+        eph = roman_ephemeris(o["bjd"].to_numpy())  # seen from L2
+        offsets = mc.parallax_offsets(bjd, m["ra"], m["dec"], t["t0_par"], observer=(eph.t, eph.xyz))
         w = mc.trajectory_with_parallax(bjd, t["t0"], t["tE"], t["u0"], t["alpha"], t["piEN"], t["piEE"], offsets)
         a = np.asarray(mc.magnification(w, mc.PointLens(), t["rho"]))
         pull = (o["flux"].to_numpy() - (t["fs_W149"] * a + t["fb_W149"])) / o["flux_err"].to_numpy()

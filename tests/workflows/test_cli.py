@@ -23,12 +23,12 @@ def test_unknown_subcommand_is_an_error(capsys):
     assert "invalid choice" in capsys.readouterr().err
 
 
-def test_demo_runs_end_to_end(tmp_path):
+def test_demo_runs_end_to_end(tmp_path, compile_cache):
     """The main job as a user runs it (shrunk): simulate, fit on a LocalCluster, summary, query, plots."""
     out = subprocess.run([sys.executable, "-m", "workflows.cli", "demo", "--events", "2", "--mix", "1L1S=1",
                           "--workers", "1", "--warmup", "60", "--samples", "60", "--plots", "1",
                           "--out", str(tmp_path)], capture_output=True, text=True, timeout=900,
-                         env=dict(os.environ, MICROJAX_SURVEY_CACHE="off"))
+                         env=dict(os.environ, **compile_cache))
     assert out.returncode == 0, out.stdout + out.stderr
     for text in ("dashboard: http", "Classification (true vs best-fit class)", "Query example", "demo finished in"):
         assert text in out.stdout, out.stdout
@@ -41,7 +41,7 @@ def test_demo_rejects_bad_events(capsys):
     assert "--events must be a positive integer, got 0" in capsys.readouterr().err
 
 
-def test_fit_command_on_a_photometry_file(tmp_path):
+def test_fit_command_on_a_photometry_file(tmp_path, compile_cache):
     import numpy as np
     import pandas as pd
 
@@ -54,7 +54,7 @@ def test_fit_command_on_a_photometry_file(tmp_path):
     (tmp_path / "event.dat").write_text("# hjd-2450000 mag err\n" + lines)
     out = subprocess.run([sys.executable, "-m", "workflows.cli", "fit", str(tmp_path / "event.dat"), "--model", "1L1S",
                           "--warmup", "60", "--samples", "60", "--out", str(tmp_path / "fit")],
-                         capture_output=True, text=True, timeout=900, env=dict(os.environ, MICROJAX_SURVEY_CACHE="off"))
+                         capture_output=True, text=True, timeout=900, env=dict(os.environ, **compile_cache))
     assert out.returncode == 0, out.stdout + out.stderr
     assert "2450000 added" in out.stdout and "1L1S" in out.stdout
     for name in ("solutions.parquet", "posterior.parquet", "lightcurve.png", "corner.png"):
@@ -72,11 +72,20 @@ def test_fit_command_bad_input_is_named(tmp_path, capsys):
     (tmp_path / "good.dat").write_text("".join(f"{2459800 + 0.1 * k} 18.0 0.01\n" for k in range(20)))
     assert cli.main(["fit", str(tmp_path / "good.dat"), "--parallax"]) == 2
     assert "parallax needs the event coordinates: ra and dec" in capsys.readouterr().err
+    eph = tmp_path / "spitzer.txt"
+    eph.write_text("2459790 0.5 0.5 0.1\n2459810 0.5 0.5 0.1\n")
+    good = str(tmp_path / "good.dat")
+    assert cli.main(["fit", good, "--ephemeris", f"{good}={eph}"]) == 2
+    assert "--ephemeris needs --parallax" in capsys.readouterr().err
+    assert cli.main(["fit", good, "--ephemeris", f"other.dat={eph}", "--parallax", "--ra", "270", "--dec", "-30"]) == 2
+    assert "other.dat is not one of the photometry files" in capsys.readouterr().err
+    assert cli.main(["fit", good, "--ephemeris", f"{good}={tmp_path / 'none.txt'}", "--parallax"]) == 2
+    assert "none.txt: no such file" in capsys.readouterr().err
 
 
-def test_simulate_then_plot_from_the_command_line(tmp_path):
+def test_simulate_then_plot_from_the_command_line(tmp_path, compile_cache):
     out = tmp_path / "survey"
-    env = {"MICROJAX_SURVEY_CACHE": "off", "PATH": "/usr/bin:/bin"}
+    env = {"PATH": "/usr/bin:/bin", **compile_cache}
     run = subprocess.run([sys.executable, "-m", "workflows.cli", "simulate", "--events", "3", "--mix", "1L1S=1",
                           "--window", "event", "--seed", "4", "--out", str(out), "--plot", "2"],
                          capture_output=True, text=True, timeout=600, env=env)
