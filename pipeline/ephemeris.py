@@ -106,13 +106,15 @@ def write_ephemeris(eph: Ephemeris, path) -> Path:
     return path
 
 
-def sun_earth_l2(t_start: float, t_end: float, *, step: float = 0.5) -> Ephemeris:
-    """A model ephemeris of an observer at the Sun-Earth L2 point (Roman's orbit without its halo)."""
+def sun_earth_l2(t_start: float, t_end: float, *, n: int = 1024) -> Ephemeris:
+    """A model ephemeris of an observer at the Sun-Earth L2 point (Roman's orbit without its halo),
+    ``n`` rows from ``t_start`` to ``t_end`` (a fixed ``n``: the Sun's position compiles once for every
+    span; linear interpolation over even 2 d steps is good to 1e-6 AU)."""
     import jax.numpy as jnp
 
     import microjax_core as mc
 
-    t = np.arange(t_start, t_end + step, step)
+    t = np.linspace(t_start, t_end, n)
     sun = np.asarray(mc.sun_position(jnp.asarray(t)))
     xyz = -L2_DISTANCE_AU * sun / np.linalg.norm(sun, axis=1, keepdims=True)
     return Ephemeris("Sun-Earth L2", t, xyz)

@@ -42,7 +42,7 @@ def _lens(row):
 
 
 def roman_ephemeris(bjd):
-    """Roman's position (the ``sun_earth_l2`` model) over the times ``bjd``, half-day steps."""
+    """Roman's position (the ``sun_earth_l2`` model) over the times ``bjd``."""
     t = np.asarray(bjd, float)
     return sun_earth_l2(np.floor(t.min()) - 1.0, np.ceil(t.max()) + 1.0)
 
