@@ -7,7 +7,7 @@ Two file formats are read:
 - a JPL Horizons observer table (the rows between ``$$SOE`` and ``$$EOE``: JD, RA and Dec
   in degrees, distance from the Earth in AU, then anything), as VBMicrolensing takes it.
 
-``sun_earth_l2`` gives a model ephemeris for Roman (near the Sun-Earth L2 point, 0.0100 AU
+``sun_earth_l2`` (and ``roman_ephemeris`` over given times) gives a model ephemeris for Roman (near the Sun-Earth L2 point, 0.0100 AU
 from the Earth on the anti-Sun line; the halo orbit's few 1e5 km are left out).
 A dataset observed from space carries its ephemeris (``Dataset.observer``); the fit's
 parallax offsets then use it (``microjax_core.parallax_offsets(observer=...)``).
@@ -118,3 +118,9 @@ def sun_earth_l2(t_start: float, t_end: float, *, n: int = 1024) -> Ephemeris:
     sun = np.asarray(mc.sun_position(jnp.asarray(t)))
     xyz = -L2_DISTANCE_AU * sun / np.linalg.norm(sun, axis=1, keepdims=True)
     return Ephemeris("Sun-Earth L2", t, xyz)
+
+
+def roman_ephemeris(bjd) -> Ephemeris:
+    """Roman's position (the ``sun_earth_l2`` model) over the times ``bjd``, a day beyond each end."""
+    t = np.asarray(bjd, float)
+    return sun_earth_l2(np.floor(t.min()) - 1.0, np.ceil(t.max()) + 1.0)

@@ -5,5 +5,5 @@ from .photometry import Dataset, PhotometryError, datasets_from_survey, read_pho
 from .sample import SamplerSettings
 from .staged import FitConfig, FitResult, config_hash, fit_event
 
-__all__ = ["ModelSpec", "Dataset", "Ephemeris", "EphemerisError", "read_ephemeris", "PhotometryError", "read_photometry", "datasets_from_survey",
-           "SamplerSettings", "FitConfig", "FitResult", "fit_event", "config_hash"]
+__all__ = ["ModelSpec", "Dataset", "Ephemeris", "EphemerisError", "read_ephemeris", "PhotometryError",
+           "read_photometry", "datasets_from_survey", "SamplerSettings", "FitConfig", "FitResult", "fit_event", "config_hash"]

@@ -81,6 +81,21 @@ def _polish(spec, theta, data) -> Mode:
     return min(m, optimise(spec, m.theta, data, gradient=False, maxiter=1500), key=lambda x: x.chi2)
 
 
+_POINT_2L1S = ModelSpec("2L1S", method="point")  # the finite-source rows without log_rho (index 3) have its names
+
+
+def _best_distinct(rows, chi, limit) -> list:
+    """Up to ``limit`` finite-source ``rows`` in order of ``chi`` (finite values only), each distinct in
+    (s, q, alpha) from those taken before it (``rho`` ignored)."""
+    out = []
+    for i in np.argsort(np.where(np.isfinite(chi), chi, np.inf)):
+        if len(out) >= limit or not np.isfinite(chi[i]):
+            break
+        if _distinct(np.delete(rows[i], 3), [np.delete(t, 3) for t in out], _POINT_2L1S):
+            out.append(rows[i])
+    return out
+
+
 # local grid about a finite-source start: alpha (rad), ln s, ln q, rho
 _LOCAL = [(da, ds, dq, rho) for da in (-0.06, -0.03, 0.0, 0.03, 0.06) for ds in (-0.02, 0.0, 0.02)
           for dq in (-0.35, 0.0, 0.35) for rho in (1e-3, 3e-3)]
@@ -110,24 +125,14 @@ def _finite_source_modes(point_modes, seeds, seeded, chi_point, data, search, co
     chi = batched_chi2_finite_source(fs_spec, rows, search)
     log.info("finite-source ranking of %d starts: %.1f s, best chi2 %.1f", len(rows), time.perf_counter() - tic,
              np.nanmin(chi))
-    tops = []
-    for i in np.argsort(np.where(np.isfinite(chi), chi, np.inf)):
-        if len(tops) >= 4 or not np.isfinite(chi[i]):
-            break
-        if _distinct(np.delete(rows[i], 3), [np.delete(t, 3) for t in tops], ModelSpec("2L1S", method="point")):
-            tops.append(rows[i])
+    tops = _best_distinct(rows, chi, 4)
     local = np.array([np.r_[t[:3], np.log(rho), t[4] + da, t[5] + ds, t[6] + dq] for t in tops
                       for da, ds, dq, rho in _LOCAL])
     tic = time.perf_counter()
     chi_local = batched_chi2_finite_source(fs_spec, local, search) if len(local) else np.array([])
     log.info("local grid of %d rows: %.1f s, best chi2 %.1f", len(local), time.perf_counter() - tic,
              np.nanmin(chi_local) if len(local) else np.nan)
-    starts = []
-    for i in np.argsort(np.where(np.isfinite(chi_local), chi_local, np.inf)):
-        if len(starts) >= config.max_modes or not np.isfinite(chi_local[i]):
-            break
-        if _distinct(np.delete(local[i], 3), [np.delete(t, 3) for t in starts], ModelSpec("2L1S", method="point")):
-            starts.append(local[i])
+    starts = _best_distinct(local, chi_local, config.max_modes)
     for m in point_modes:  # the point-source modes, each with a small and a larger source
         u0 = abs(m.value("u0"))
         starts += [with_rho(m.theta, 1e-3), with_rho(m.theta, max(min(0.5 * u0, 0.05), 1e-4))]
@@ -151,7 +156,7 @@ def _finite_source_modes(point_modes, seeds, seeded, chi_point, data, search, co
     for m in sorted(modes + partners, key=lambda m: m.chi2):
         if m.chi2 - (kept[0].chi2 if kept else m.chi2) > config.delta_chi2_window or len(kept) >= config.max_modes:
             break
-        if _distinct(np.delete(m.theta, 3), [np.delete(k.theta, 3) for k in kept], ModelSpec("2L1S", method="point")):
+        if _distinct(np.delete(m.theta, 3), [np.delete(k.theta, 3) for k in kept], _POINT_2L1S):
             m.label = f"2L1S-{'wide' if m.value('log_s') > 0 else 'close'}"
             kept.append(m)
     return kept

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..ephemeris import Ephemeris
+from ..ephemeris import Ephemeris, roman_ephemeris
 
 __all__ = ["Dataset", "PhotometryError", "read_photometry", "read_text", "read_ipac", "datasets_from_survey",
            "MIN_POINTS"]
@@ -239,8 +239,6 @@ def read_photometry(path, *, kind: str = "auto", band: str | None = None, zero_p
 def datasets_from_survey(obs) -> list[Dataset]:
     """Datasets (one per band) from one event's rows of a simulated survey's ``obs`` table,
     observed from Roman (``observer``: the Sun-Earth L2 model ephemeris over their times)."""
-    from ..simulate.survey import roman_ephemeris
-
     out = []
     for band, g in obs.groupby("band", sort=True):
         ok = np.isfinite(g["flux"].to_numpy()) & (g["flux_err"].to_numpy() > 0) & ~g["saturated"].to_numpy()

@@ -19,12 +19,12 @@ import pyarrow.parquet as pq
 
 from .. import schema
 from ..atomic import write_bytes, write_table
-from ..ephemeris import sun_earth_l2
+from ..ephemeris import roman_ephemeris
 from .noise import W149, NoiseModel
 from .population import draw_events, parse_mix
 from .presets import SurveyPreset, get_preset
 
-__all__ = ["WINDOWS", "simulate_survey", "light_curve_model", "roman_ephemeris", "observe", "write_survey", "read_survey", "read_manifest"]
+__all__ = ["WINDOWS", "simulate_survey", "light_curve_model", "observe", "write_survey", "read_survey", "read_manifest"]
 
 WINDOWS = ("season", "event", "full")
 MIN_BUCKET = 1024  # light curves are padded to a power of two >= this many points
@@ -39,12 +39,6 @@ def _lens(row):
     if row["model_type"] == "2L1S":
         return mc.BinaryLens(float(row["s"]), float(row["q"]))
     return mc.TripleLens(float(row["s"]), float(row["q"]), float(row["s13"]), float(row["q3"]), float(row["psi"]))
-
-
-def roman_ephemeris(bjd):
-    """Roman's position (the ``sun_earth_l2`` model) over the times ``bjd``."""
-    t = np.asarray(bjd, float)
-    return sun_earth_l2(np.floor(t.min()) - 1.0, np.ceil(t.max()) + 1.0)
 
 
 def light_curve_model(bjd, row) -> np.ndarray:

@@ -11,9 +11,9 @@ import pytest
 import VBMicrolensing
 
 import microjax_core as mc
-from pipeline.fit import Dataset
 from pipeline.ephemeris import (L2_DISTANCE_AU, Ephemeris, EphemerisError, read_ephemeris, sun_earth_l2,
-                                    write_ephemeris)
+                                write_ephemeris)
+from pipeline.fit import Dataset
 from pipeline.fit.objective import pack
 
 VB_DATA = Path(VBMicrolensing.__file__).parent / "data"

@@ -5,8 +5,9 @@ import pytest
 
 import microjax_core as mc
 from pipeline import schema
+from pipeline.ephemeris import roman_ephemeris
 from pipeline.simulate import PRESETS, W149, get_preset, parse_mix, read_survey, write_survey
-from pipeline.simulate.survey import MIN_BUCKET, observe, roman_ephemeris
+from pipeline.simulate.survey import MIN_BUCKET, observe
 
 
 @pytest.mark.parametrize("name, days, cadence, exposure, fields", [
