@@ -24,6 +24,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="the photometry FILE was taken from space: EPHEMERIS is the telescope's geocentric "
                         "position (BJD x y z in AU, or a JPL Horizons table); repeat per file; needs --parallax")
     p.add_argument("--out", default="fit-output", help="directory for tables and plots (default fit-output)")
+    p.add_argument("--progress", default="auto", choices=["auto", "draws", "stages"],
+                   help="draws: a bar of NUTS transitions as they are drawn (that sampler is compiled apart and not "
+                        "kept in the compilation cache); stages: one line per stage; auto (default): draws when "
+                        "the error stream is a terminal")
 
 
 def _observers(args) -> dict:
@@ -44,6 +48,31 @@ def _observers(args) -> dict:
     return out
 
 
+class _DrawBar:
+    """A tqdm bar of NUTS transitions per sampled mode (warm-up included), with leapfrog steps and divergences."""
+
+    def __init__(self):
+        self.bar, self.divergent = None, 0
+
+    def stage(self, name):
+        self.close()
+        if name.startswith("sampling"):
+            from tqdm import tqdm
+
+            self.bar, self.divergent = tqdm(desc=name, unit=" transitions", file=sys.stderr), 0
+
+    def update(self, i, z, num_steps, diverging):
+        if self.bar is not None:
+            self.divergent += diverging
+            self.bar.set_postfix(steps=num_steps, divergent=self.divergent, refresh=False)
+            self.bar.update(1)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
 def run(args) -> int:
     from pipeline.fit import PhotometryError, fit_event, read_photometry
 
@@ -59,9 +88,20 @@ def run(args) -> int:
         print(f"dataset {d.name}: {len(d)} points, band {d.band}, {d.extra.get('kind')}, {d.time_note}{where}")
     tic = time.perf_counter()
 
+    bar = _DrawBar() if args.progress == "draws" or (args.progress == "auto" and sys.stderr.isatty()) else None
+
     def progress(stage):
+        if bar is not None:
+            bar.stage(stage)
         print(f"[{time.perf_counter() - tic:7.1f} s] {stage} ...", file=sys.stderr, flush=True)
-    result = fit_event(datasets, config, progress=progress)
+    if bar is None:
+        result = fit_event(datasets, config, progress=progress)
+    else:
+        from pipeline.fit.sample import draw_progress
+
+        with draw_progress(bar.update):
+            result = fit_event(datasets, config, progress=progress)
+        bar.close()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     import pyarrow.parquet as pq

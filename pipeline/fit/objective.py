@@ -19,7 +19,8 @@ from .models import ModelSpec, model_lens, model_magnification, model_trajectory
 
 __all__ = ["FitData", "pack", "bucket", "chi2_function", "batched_chi2", "batched_chi2_finite_source",
            "value_and_grad_function", "fluxes_function",
-           "gauss_newton_function", "sequential_jacobian",
+           "gauss_newton_function", "sequential_jacobian", "jacobian_function",
+           "residuals_function",
            "MIN_BUCKET", "compile_count"]
 
 MIN_BUCKET = 256
@@ -211,15 +212,26 @@ def _residuals(spec, theta, data):
 
 
 @lru_cache(maxsize=None)
-def gauss_newton_function(spec: ModelSpec):
-    """jit: the Fisher matrix ``2 J^T J`` of chi^2 (``J``: the profiled residuals' Jacobian, sequential JVPs)."""
+def jacobian_function(spec: ModelSpec):
+    """jit: the profiled residuals ``(n_datasets, L)`` and their Jacobian ``(n_datasets, L, k)`` (sequential JVPs)."""
     _COMPILES["n"] += 1
+    return jax.jit(lambda theta, data: sequential_jacobian(lambda th: _residuals(spec, th, data), theta))
 
+
+@lru_cache(maxsize=None)
+def residuals_function(spec: ModelSpec):
+    """jit: the profiled residuals ``(n_datasets, L)`` (0 where masked)."""
+    _COMPILES["n"] += 1
+    return jax.jit(lambda theta, data: _residuals(spec, theta, data))
+
+
+def gauss_newton_function(spec: ModelSpec):
+    """The Fisher matrix ``2 J^T J`` of chi^2 (``J``: the profiled residuals' Jacobian, ``jacobian_function``)."""
     def fisher(theta, data):
-        _, jac = sequential_jacobian(lambda th: _residuals(spec, th, data), theta)
-        jac = jac.reshape(-1, theta.shape[0])
+        jac = jacobian_function(spec)(theta, data)[1]
+        jac = jac.reshape(-1, jac.shape[-1])
         return 2.0 * jac.T @ jac
-    return jax.jit(fisher)
+    return fisher
 
 
 @lru_cache(maxsize=None)

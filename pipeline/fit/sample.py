@@ -13,6 +13,7 @@ bucket compiles nothing. A slow-mixing run can be continued (``run_nuts(extend=.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
@@ -26,7 +27,8 @@ from .models import LOG_PARAMS, ModelSpec
 from .objective import FitData, _chi2, gauss_newton_function
 from .search import Mode, _bounds
 
-__all__ = ["SamplerSettings", "run_nuts", "Posterior", "fisher_scale"]
+__all__ = ["SamplerSettings", "run_nuts", "Posterior", "fisher_scale", "sampler_frame", "fit_coordinates",
+           "draw_progress"]
 
 
 @dataclass(frozen=True)
@@ -116,8 +118,36 @@ def _potential_fn_gen(spec: ModelSpec):
     return gen
 
 
+_LISTENERS: list = []
+
+
+@contextmanager
+def draw_progress(listener):
+    """Within the block, samplers report every transition (warm-up included) to
+    ``listener(i, z, num_steps, diverging)``.
+
+    ``i`` counts a chain's transitions from 1 (chains one after another when sequential);
+    ``z``: the whitened position (``fit_coordinates`` maps it back). The report is a host
+    callback inside the compiled sampler, so such a program is compiled apart and is not
+    kept in JAX's persistent compilation cache (JAX never stores programs with callbacks)."""
+    _LISTENERS.append(listener)
+    try:
+        yield listener
+    finally:
+        _LISTENERS.remove(listener)
+
+
+def _report(i, z, num_steps, diverging):
+    i, num_steps, diverging = np.atleast_1d(i), np.atleast_1d(num_steps), np.atleast_1d(diverging)
+    z = np.asarray(z).reshape(len(i), -1)
+    for listener in list(_LISTENERS):
+        for k in range(len(i)):
+            listener(int(i[k]), z[k], int(num_steps[k]), bool(diverging[k]))
+
+
 @lru_cache(maxsize=None)
-def _nuts_program(spec: ModelSpec, settings: SamplerSettings, sequential: bool, extend: bool = False):
+def _nuts_program(spec: ModelSpec, settings: SamplerSettings, sequential: bool, extend: bool = False,
+                  report: bool = False):
     """Warm-up and sampling of every chain as one compiled program per model, settings and data shape.
 
     numpyro's NUTS through its functional interface (``hmc(potential_fn_gen=..., algo="NUTS")``:
@@ -130,7 +160,8 @@ def _nuts_program(spec: ModelSpec, settings: SamplerSettings, sequential: bool, 
     ``vmap`` would turn the finite-source tiers' branches into selects and run ICRS on
     every point. Returns the draws and each chain's final state; ``extend=True``: the
     program that continues those states (adapted step size and mass matrix, own random
-    streams) for ``num_samples`` more draws without warm-up.
+    streams) for ``num_samples`` more draws without warm-up. ``report``: each transition
+    goes to the ``draw_progress`` listeners.
     """
     gen = _potential_fn_gen(spec)
     z0 = jnp.zeros(len(spec.names))
@@ -145,6 +176,8 @@ def _nuts_program(spec: ModelSpec, settings: SamplerSettings, sequential: bool, 
 
         def step(s, _):  # the kernel adapts while its counter is below num_warmup
             s = sample_kernel(s, model_args=args)
+            if report:
+                jax.debug.callback(_report, s.i, s.z, s.num_steps, s.diverging)
             return s, (s.z, s.diverging, s.energy, s.num_steps)
         # one scan over warm-up and draws (as numpyro's fori_collect): the kernel, and the model's gradient
         # inside it, is compiled once, not once per phase
@@ -206,37 +239,51 @@ def _bfmi(energy):
         e.shape[1] / (e.shape[1] - 1))
 
 
+def sampler_frame(mode: Mode, data: FitData, *, gauss_newton: bool = False):
+    """``(lo, hi, centre, scale)``: the sampler's bounds, the mode and ``L`` (``fisher_scale``) in its coordinates."""
+    spec = mode.spec
+    bounds = np.array(_bounds(spec, data))
+    lo, hi = bounds[:, 0].copy(), bounds[:, 1].copy()
+    if "alpha" in spec.names:  # alpha: one period about the mode (uniform on the circle)
+        k = spec.names.index("alpha")
+        lo[k], hi[k] = mode.theta[k] - np.pi, mode.theta[k] + np.pi
+    k = _log_u0_index(spec)
+    if k is not None:
+        lo[k], hi[k] = np.log(U0_FLOOR), np.log(hi[k])
+    centre = _to_sampler(spec, mode.theta, lo, hi)
+    return lo, hi, centre, np.asarray(fisher_scale(mode, data, centre, lo, hi, gauss_newton=gauss_newton))
+
+
+def fit_coordinates(spec: ModelSpec, frame, z) -> np.ndarray:
+    """Whitened sampler positions ``z (..., k)`` -> fit coordinates ``(..., k)`` (``ln tE``, ``ln rho``, ...)."""
+    lo, hi, centre, scale = frame
+    y = centre + np.einsum("ij,...j->...i", scale, np.asarray(z))
+    flat = jax.vmap(lambda v: _to_fit(spec, v, lo, hi)[0])(jnp.asarray(y.reshape(-1, y.shape[-1])))
+    return np.asarray(flat).reshape(y.shape)
+
+
 def run_nuts(mode: Mode, data: FitData, settings: SamplerSettings, *, seed: int = 0, sequential: bool = False,
-             extend: "Posterior | None" = None) -> Posterior:
+             extend: "Posterior | None" = None, frame=None) -> Posterior:
     """NUTS for one mode; draws in physical parameters, diagnostics from numpyro's functions.
 
     ``extend``: a ``Posterior`` from ``run_nuts`` on the same mode and data: its chains go on
     from where they stopped (no new warm-up) for ``settings.num_samples`` more draws, and the
     result holds the old and new draws together (longer chains for a slow-mixing posterior,
-    at the cost of the new draws alone)."""
+    at the cost of the new draws alone). ``frame``: ``sampler_frame``'s result, if computed
+    already (the Fisher matrix is the costly part for a finite-source binary)."""
     spec = mode.spec
     if extend is not None:
         lo, hi, centre, scale, key, resume, old = extend._chain_state
     else:
-        bounds = np.array(_bounds(spec, data))
-        lo, hi = bounds[:, 0].copy(), bounds[:, 1].copy()
-        if "alpha" in spec.names:  # alpha: one period about the mode (uniform on the circle)
-            k = spec.names.index("alpha")
-            lo[k], hi[k] = mode.theta[k] - np.pi, mode.theta[k] + np.pi
-        k = _log_u0_index(spec)
-        if k is not None:
-            lo[k], hi[k] = np.log(U0_FLOOR), np.log(hi[k])
-        centre = _to_sampler(spec, mode.theta, lo, hi)
-        scale = fisher_scale(mode, data, centre, lo, hi, gauss_newton=sequential)
+        lo, hi, centre, scale = frame if frame is not None else sampler_frame(mode, data, gauss_newton=sequential)
         key, resume, old = jax.random.PRNGKey(seed), None, None
-    program = _nuts_program(spec, settings, sequential, extend is not None)
+    program = _nuts_program(spec, settings, sequential, extend is not None, bool(_LISTENERS))
     raw, final = program(key, resume, data, jnp.asarray(centre), jnp.asarray(scale), jnp.asarray(lo), jnp.asarray(hi))
     raw = [np.asarray(x) for x in raw]
     if old is not None:
         raw = [np.concatenate([a, b], axis=1) for a, b in zip(old, raw)]
     z, diverging, energy, num_steps = raw
-    y = centre + np.einsum("ij,cdj->cdi", scale, z)  # (chains, draws, k) sampler coordinates
-    theta = np.asarray(jax.vmap(jax.vmap(lambda v: _to_fit(spec, v, lo, hi)[0]))(jnp.asarray(y)))  # fit coordinates
+    theta = fit_coordinates(spec, (lo, hi, centre, scale), z)
     draws, rhat, ess, tail = {}, [], [], []
     for k, name in enumerate(spec.names):
         x = theta[..., k]

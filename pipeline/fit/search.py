@@ -15,9 +15,10 @@ import scipy.optimize
 import microjax_core as mc
 
 from .models import ModelSpec
-from .objective import FitData, batched_chi2, chi2_function, value_and_grad_function
+from .objective import (FitData, batched_chi2, chi2_function, jacobian_function, residuals_function,
+                        value_and_grad_function)
 
-__all__ = ["Mode", "optimise", "point_lens_search", "anomaly", "binary_seeds", "triple_seeds", "BOUNDS", "N_GENERIC_SEEDS"]
+__all__ = ["Mode", "optimise", "polish_least_squares", "point_lens_search", "anomaly", "binary_seeds", "triple_seeds", "BOUNDS", "N_GENERIC_SEEDS"]
 
 BOUNDS = {"log_tE": (np.log(0.05), np.log(3000.0)), "u0": (-3.0, 3.0), "log_rho": (np.log(1e-5), np.log(0.5)),
           "alpha": (-4 * np.pi, 4 * np.pi), "log_s": (np.log(0.1), np.log(10.0)), "log_q": (np.log(1e-7), 0.0),
@@ -72,6 +73,36 @@ def optimise(spec: ModelSpec, theta0, data: FitData, *, maxiter: int = 300, grad
         res = scipy.optimize.minimize(f, x0, method="Nelder-Mead", bounds=bounds,
                                       options={"maxfev": maxiter, "xatol": 1e-5, "fatol": 0.05, "adaptive": True})
     return Mode(spec, np.asarray(res.x, float), float(res.fun))
+
+
+def polish_least_squares(spec: ModelSpec, theta0, data: FitData, *, max_evaluations: int = 20) -> Mode:
+    """Trust-region Gauss-Newton steps (SciPy's ``least_squares``, ``trf``: Branch, Coleman & Li 1999) on the
+    profiled residuals with their exact Jacobian (``jacobian_function``, one JVP per parameter).
+
+    For a caustic crossing chi^2 changes by hundreds over 1e-5 in ln s: from a point near the mode one
+    Gauss-Newton step gets there (2,172 -> 1,835 in one step on the planetary test event), where L-BFGS-B
+    stalls and Nelder-Mead needs minutes. Works in offsets from ``theta0`` (SciPy's step tolerance is
+    relative to |theta|, which t0 ~ 2.46e6 d would dominate). Returns ``theta0``'s mode if nothing is better.
+    """
+    bounds = np.array(_bounds(spec, data))
+    x0 = np.clip(np.asarray(theta0, float), bounds[:, 0] + 1e-9, bounds[:, 1] - 1e-9)
+    mask = np.asarray(data.mask).ravel()
+    res_fn, jac_fn = residuals_function(spec), jacobian_function(spec)
+
+    def fun(dx):
+        r = np.asarray(res_fn(jnp.asarray(x0 + dx), data)).ravel()[mask]
+        return r if np.all(np.isfinite(r)) else np.full(r.shape, 1e10)
+
+    def jac(dx):
+        j = np.asarray(jac_fn(jnp.asarray(x0 + dx), data)[1]).reshape(-1, len(x0))[mask]
+        return j if np.all(np.isfinite(j)) else np.zeros_like(j)
+    r0 = fun(np.zeros_like(x0))
+    res = scipy.optimize.least_squares(fun, np.zeros_like(x0), jac=jac, method="trf", x_scale="jac",
+                                       bounds=(bounds[:, 0] - x0, bounds[:, 1] - x0), max_nfev=max_evaluations)
+    chi2 = 2.0 * float(res.cost)
+    if not chi2 < float(r0 @ r0):
+        return Mode(spec, x0, float(r0 @ r0))
+    return Mode(spec, x0 + res.x, chi2)
 
 
 def _peak_times(data: FitData, k: int = 3):

@@ -350,10 +350,10 @@ def fit_event(datasets: list[Dataset], config: FitConfig = FitConfig(), *, event
         chi2_full = {id(m): float(chi2_function(m.spec)(jnp.asarray(m.theta), data)) for m in modes}
         chi2_1l = float(chi2_function(pm.spec)(jnp.asarray(pm.theta), data)) if modes[0].spec.model_type != "1L1S" \
             else chi2_full[id(modes[0])]
-        note("sampling")
         tic = time.perf_counter()
         posts, skipped = [], {}
         for k, m in enumerate(modes):
+            note(f"sampling {m.label}")
             sequential = m.spec.finite_source and m.spec.model_type != "1L1S"  # chains one by one
             d = fit_data[id(m)]
             reduced = m.chi2 / max(d.n_points - len(m.spec.names) - 2 * len(win), 1)

@@ -289,3 +289,36 @@ def test_continued_chains_keep_their_draws_and_go_on(single_lens_event):
     new = more.draws["tE"][:, 30:]
     assert np.all(np.isfinite(new)) and not np.allclose(new, first.draws["tE"])
     assert np.all(np.abs(np.log(new / np.median(first.draws["tE"]))) < 0.5)  # still in the posterior's bulk
+
+
+@pytest.mark.parametrize("sequential", [False, True])
+def test_draw_progress_reports_every_transition_as_drawn(single_lens_event, sequential):
+    """The listener sees each chain's transitions in order (warm-up included), and the positions it is given are
+    the draws ``run_nuts`` returns: a progress display, or partial chains kept by a caller that may be stopped."""
+    from pipeline.fit.objective import pack
+    from pipeline.fit.sample import draw_progress, fit_coordinates, run_nuts, sampler_frame
+    from pipeline.fit.search import point_lens_search
+
+    datasets, _ = single_lens_event
+    data = pack(datasets)
+    mode = point_lens_search(data)[0]
+    settings = SamplerSettings(num_warmup=20, num_samples=15)
+    frame = sampler_frame(mode, data)
+    seen = []
+    with draw_progress(lambda i, z, n, div: seen.append((i, z, n, div))):
+        post = run_nuts(mode, data, settings, seed=3, sequential=sequential, frame=frame)
+    assert len(seen) == 2 * 35 and all(n >= 1 for _, _, n, _ in seen)
+    steps = sorted(i for i, *_ in seen)
+    assert steps == sorted(list(range(1, 36)) * 2)
+    if sequential:  # one chain after the other
+        assert [i for i, *_ in seen] == list(range(1, 36)) * 2
+    assert sum(div for i, *_, div in seen if i > 20) == post.n_divergences
+    drawn = np.array([z for i, z, *_ in seen if i > 20])  # the sampling phase, chains in some order
+    theta = fit_coordinates(mode.spec, frame, drawn)
+    got = np.sort(np.exp(theta[:, 1]))
+    np.testing.assert_allclose(got, np.sort(post.draws["tE"].ravel()), rtol=1e-12)
+    with draw_progress(lambda *a: None):
+        pass
+    n_before = len(seen)
+    run_nuts(mode, data, settings, seed=3, sequential=sequential, frame=frame)  # no listener: nothing reported
+    assert len(seen) == n_before

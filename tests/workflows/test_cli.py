@@ -1,4 +1,5 @@
 import os
+import re
 import subprocess
 import sys
 
@@ -53,10 +54,14 @@ def test_fit_command_on_a_photometry_file(tmp_path, compile_cache):
                     if np.isfinite(m))
     (tmp_path / "event.dat").write_text("# hjd-2450000 mag err\n" + lines)
     out = subprocess.run([sys.executable, "-m", "workflows.cli", "fit", str(tmp_path / "event.dat"), "--model", "1L1S",
-                          "--warmup", "60", "--samples", "60", "--out", str(tmp_path / "fit")],
+                          "--warmup", "60", "--samples", "60", "--out", str(tmp_path / "fit"), "--progress", "draws"],
                          capture_output=True, text=True, timeout=900, env=dict(os.environ, **compile_cache))
     assert out.returncode == 0, out.stdout + out.stderr
     assert "2450000 added" in out.stdout and "1L1S" in out.stdout
+    # the bar counted the transitions as drawn: 2 chains x (60 + 60), + 2 x 60 if the chains were continued,
+    # + 2 x (120 + 120) if they were re-run longer (divergences)
+    counts = [int(n) for n in re.findall(r"sampling 1L1S: (\d+) transitions", out.stderr)]
+    assert counts and counts[-1] in (240, 360, 720), out.stderr[-2000:]
     for name in ("solutions.parquet", "posterior.parquet", "lightcurve.png", "corner.png"):
         assert (tmp_path / "fit" / name).exists(), name
     draws = pd.read_parquet(tmp_path / "fit" / "posterior.parquet")
