@@ -60,7 +60,11 @@ def test_local_spec_starts_a_cluster_with_the_jax_environment():
 
 def test_slurm_spec_builds_a_job_script_with_the_jax_environment():
     pytest.importorskip("dask_jobqueue")
-    cluster = make_cluster(load_spec(SPECS / "slurm.yaml"), scale=False)
+    spec = load_spec(SPECS / "slurm.yaml")
+    # the scheduler on a free port: a dashboard already on 8787 (any Dask cluster on this machine) is a warning,
+    # an error under this suite's settings
+    spec["jobqueue"] = dict(spec["jobqueue"], scheduler_options={"dashboard_address": ":0"})
+    cluster = make_cluster(spec, scale=False)
     try:
         script = cluster.job_script()
     finally:
