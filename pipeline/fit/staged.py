@@ -353,7 +353,6 @@ def fit_event(datasets: list[Dataset], config: FitConfig = FitConfig(), *, event
         tic = time.perf_counter()
         posts, skipped = [], {}
         for k, m in enumerate(modes):
-            note(f"sampling {m.label}")
             sequential = m.spec.finite_source and m.spec.model_type != "1L1S"  # chains one by one
             d = fit_data[id(m)]
             reduced = m.chi2 / max(d.n_points - len(m.spec.names) - 2 * len(win), 1)
@@ -362,6 +361,7 @@ def fit_event(datasets: list[Dataset], config: FitConfig = FitConfig(), *, event
                               "(a finite-source 2L1S fit, --finite-source-2l1s, may be needed)")
                 posts.append(None)
                 continue
+            note(f"sampling {m.label}")
             post = run_nuts(m, fit_data[id(m)], config.sampler, seed=config.seed + k, sequential=sequential)
             saturated = post.mean_steps >= 0.9 * (2 ** config.sampler.max_tree_depth - 1)
             if saturated and (post.r_hat_max >= 1.01 or post.n_divergences > 0):

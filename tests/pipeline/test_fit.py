@@ -317,8 +317,6 @@ def test_draw_progress_reports_every_transition_as_drawn(single_lens_event, sequ
     theta = fit_coordinates(mode.spec, frame, drawn)
     got = np.sort(np.exp(theta[:, 1]))
     np.testing.assert_allclose(got, np.sort(post.draws["tE"].ravel()), rtol=1e-12)
-    with draw_progress(lambda *a: None):
-        pass
     n_before = len(seen)
     run_nuts(mode, data, settings, seed=3, sequential=sequential, frame=frame)  # no listener: nothing reported
     assert len(seen) == n_before
