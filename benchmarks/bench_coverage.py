@@ -91,6 +91,7 @@ def main():
     ap.add_argument("--warmup", type=int, default=150)
     ap.add_argument("--samples", type=int, default=200)
     ap.add_argument("--seed", type=int, default=404)
+    ap.add_argument("--sampling-budget", type=float, default=600.0, help="NUTS seconds per mode (FitConfig)")
     ap.add_argument("--out", default="benchmarks/out/coverage")
     ap.add_argument("--json", default="benchmarks/out/bench_coverage.json")
     ap.add_argument("--analyse-only", action="store_true",
@@ -108,7 +109,8 @@ def main():
     from pipeline.simulate.survey import read_survey
 
     out = Path(args.out)
-    config = FitConfig(max_modes=2, sampler=SamplerSettings(num_warmup=args.warmup, num_samples=args.samples))
+    config = FitConfig(max_modes=2, sampling_budget_s=args.sampling_budget,
+                       sampler=SamplerSettings(num_warmup=args.warmup, num_samples=args.samples))
     tic = time.perf_counter()
     cov, confusion, status, walls = [], [], [], {}
     for name, n, mix, seed in (("single", args.single, "1L1S=1", args.seed),

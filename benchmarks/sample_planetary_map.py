@@ -11,8 +11,8 @@ preconditioning, chains one after another) and reports the truth against the 95%
     python benchmarks/sample_planetary_map.py --from-partial partial.npz             # the table from kept draws
 
 ``--prepare`` refines the stored MAP (``search.polish_least_squares``) and computes the sampler's frame
-(bounds, centre, Fisher scale) on the CPU, so the GPU's minutes go to compiling and running NUTS. Each
-transition is reported as it is drawn (``sample.draw_progress``) and the chains so far are kept in
+(bounds, centre, Fisher scale) on the CPU, so the GPU's minutes go to compiling and running NUTS. The
+transitions are reported after each chunk of 10 per chain (``sample.draw_progress``) and kept in
 ``--partial`` (a run stopped by its time limit still leaves its draws).
 """
 from __future__ import annotations
@@ -141,12 +141,11 @@ def main():
     data = jax.tree_util.tree_map(jax.numpy.asarray, prep["data"])
     spec = ModelSpec("2L1S", finite_source=True, method="auto")
     print(f"{jax.devices()}; chi2 at the MAP {prep['chi2']:.2f}", flush=True)
-    settings = SamplerSettings(num_warmup=args.warmup, num_samples=args.samples, max_tree_depth=args.max_tree_depth)
-    kept, started, tic = [], [0], time.perf_counter()
+    settings = SamplerSettings(num_warmup=args.warmup, num_samples=args.samples, max_tree_depth=args.max_tree_depth,
+                               chunk=10)
+    kept, tic = [], time.perf_counter()
 
-    def listener(i, z, n_steps, diverging):  # chains run one after the other, each from transition 1
-        started[0] += i == 1
-        chain = started[0] - 1
+    def listener(chain, i, z, n_steps, diverging):  # chains in turn, a chunk of transitions each
         kept.append((i, chain, fit_coordinates(spec, frame, z), n_steps, time.perf_counter() - tic, diverging))
         if i == 1 or i % 10 == 0:
             print(f"[{time.perf_counter() - tic:7.1f} s] chain {chain} transition {i}/{args.warmup + args.samples}"

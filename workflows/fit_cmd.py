@@ -25,9 +25,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                         "position (BJD x y z in AU, or a JPL Horizons table); repeat per file; needs --parallax")
     p.add_argument("--out", default="fit-output", help="directory for tables and plots (default fit-output)")
     p.add_argument("--progress", default="auto", choices=["auto", "draws", "stages"],
-                   help="draws: a bar of NUTS transitions as they are drawn (that sampler is compiled apart and not "
-                        "kept in the compilation cache); stages: one line per stage; auto (default): draws when "
-                        "the error stream is a terminal")
+                   help="draws: a bar of NUTS transitions as they are drawn (every 20 per chain); stages: one line "
+                        "per stage; auto (default): draws when the error stream is a terminal")
 
 
 def _observers(args) -> dict:
@@ -61,7 +60,7 @@ class _DrawBar:
 
             self.bar, self.divergent = tqdm(desc=name, unit=" transitions", file=sys.stderr), 0
 
-    def update(self, i, z, num_steps, diverging):
+    def update(self, chain, i, z, num_steps, diverging):
         if self.bar is not None:
             self.divergent += diverging
             self.bar.set_postfix(steps=num_steps, divergent=self.divergent, refresh=False)

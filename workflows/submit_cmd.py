@@ -34,6 +34,9 @@ def add_fit_arguments(p: argparse.ArgumentParser) -> None:
                    help="let the blend flux go negative on absolute (magnitude) photometry; default: fb >= 0")
     p.add_argument("--rescale-errors", action="store_true",
                    help="scale each dataset's errors so the point-lens fit has chi2/dof = 1 outside the anomaly")
+    p.add_argument("--sampling-budget", type=float, default=600.0, metavar="SECONDS",
+                   help="NUTS wall time per mode (default 600; 0: no limit): past it the chains stop and the mode "
+                        "is reported unconverged with the draws so far")
     p.add_argument("--seed", type=int, default=0, help="random seed of the sampler (default 0)")
 
 
@@ -43,8 +46,11 @@ def fit_config(args, **extra):
     for name in ("warmup", "samples", "chains"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name} must be a positive integer, got {getattr(args, name)}")
+    if not args.sampling_budget >= 0:
+        raise ValueError(f"--sampling-budget must be >= 0 seconds (0: no limit), got {args.sampling_budget}")
     return FitConfig(model=args.model, finite_source_2l1s=args.finite_source_2l1s, seed=args.seed,
                      blend_floor=not args.negative_blend, rescale_errors=args.rescale_errors,
+                     sampling_budget_s=args.sampling_budget or None,
                      sampler=SamplerSettings(num_warmup=args.warmup, num_samples=args.samples,
                                              num_chains=args.chains), **extra)
 

@@ -7,12 +7,14 @@ coordinates mapped from their bounds to the real line (``_to_fit``). Priors are 
 in the fit coordinates (``t0``; ``ln tE, ln rho, ln s, ln q``; ``u0``; ``piEN, piEE``)
 inside ``search.BOUNDS`` (``t0``: the data span +- 200 d), and uniform on the circle for
 ``alpha`` (one period centred on the mode). The likelihood is ``exp(-chi2/2)`` with
-``(fs, fb)`` solved per dataset (DESIGN.md §4.6). Warm-up and sampling are one compiled
-program per model, settings and bucket (``_nuts_program``): a later event of the same
-bucket compiles nothing. A slow-mixing run can be continued (``run_nuts(extend=...)``).
+``(fs, fb)`` solved per dataset (DESIGN.md §4.6). Warm-up and sampling run as chunks of one
+compiled program per model, settings and bucket (``_nuts_programs``): a later event of the
+same bucket compiles nothing, progress is reported between chunks, and a deadline stops the
+chains there. A slow-mixing run can be continued (``run_nuts(extend=...)``).
 """
 from __future__ import annotations
 
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -28,7 +30,7 @@ from .objective import FitData, _chi2, gauss_newton_function
 from .search import Mode, _bounds
 
 __all__ = ["SamplerSettings", "run_nuts", "Posterior", "fisher_scale", "sampler_frame", "fit_coordinates",
-           "draw_progress"]
+           "draw_progress", "SamplingBudgetExceeded"]
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class SamplerSettings:
     max_tree_depth: int = 6
     target_accept_prob: float = 0.85
     dense_mass: bool = True
+    chunk: int = 20  # transitions per compiled call: the granularity of progress reports and of a deadline
 
 
 @dataclass
@@ -53,6 +56,7 @@ class Posterior:
     bfmi_min: float
     settings: SamplerSettings = None
     mean_steps: float = float("nan")  # leapfrog steps per draw (2**tree_depth - 1 at most)
+    stopped: str = ""  # why the chains are shorter than asked (a deadline), else ""
     _chain_state: tuple = field(default=None, repr=False)  # what ``run_nuts(extend=...)`` continues from
 
 
@@ -124,12 +128,12 @@ _LISTENERS: list = []
 @contextmanager
 def draw_progress(listener):
     """Within the block, samplers report every transition (warm-up included) to
-    ``listener(i, z, num_steps, diverging)``.
+    ``listener(chain, i, z, num_steps, diverging)``.
 
-    ``i`` counts a chain's transitions from 1 (chains one after another when sequential);
-    ``z``: the whitened position (``fit_coordinates`` maps it back). The report is a host
-    callback inside the compiled sampler, so such a program is compiled apart and is not
-    kept in JAX's persistent compilation cache (JAX never stores programs with callbacks)."""
+    ``chain`` counts from 0, ``i`` a chain's transitions from 1; ``z``: the whitened position
+    (``fit_coordinates`` maps it back). Reported from the host after each chunk of
+    ``SamplerSettings.chunk`` transitions (chains in turn), so the compiled sampler is the
+    same with or without a listener."""
     _LISTENERS.append(listener)
     try:
         yield listener
@@ -137,60 +141,71 @@ def draw_progress(listener):
         _LISTENERS.remove(listener)
 
 
-def _report(i, z, num_steps, diverging):
-    i, num_steps, diverging = np.atleast_1d(i), np.atleast_1d(num_steps), np.atleast_1d(diverging)
-    z = np.asarray(z).reshape(len(i), -1)
-    for listener in list(_LISTENERS):
-        for k in range(len(i)):
-            listener(int(i[k]), z[k], int(num_steps[k]), bool(diverging[k]))
+class SamplingBudgetExceeded(RuntimeError):
+    """``run_nuts``'s deadline passed before the warm-up ended: no draws to return."""
 
 
 @lru_cache(maxsize=None)
-def _nuts_program(spec: ModelSpec, settings: SamplerSettings, sequential: bool, extend: bool = False,
-                  report: bool = False):
-    """Warm-up and sampling of every chain as one compiled program per model, settings and data shape.
+def _nuts_programs(spec: ModelSpec, settings: SamplerSettings, sequential: bool):
+    """``(init, chunk)``: numpyro's NUTS kernels (``hmc(potential_fn_gen=..., algo="NUTS")``: windowed step-size
+    and dense mass adaptation) compiled once per model, settings and data shape.
 
-    numpyro's NUTS through its functional interface (``hmc(potential_fn_gen=..., algo="NUTS")``:
-    its init and sample kernels, windowed step-size and dense mass adaptation) driven by
-    ``lax.scan`` inside one ``jit`` whose arguments are the event's arrays: a later event of
-    the same bucket reuses the compiled program (``MCMC.run`` builds new loop closures per
-    call, so it re-traces and recompiles them for every event). Chains are ``vmap``-ed
-    (numpyro's ``"vectorized"``), or run one after another when ``sequential`` (finite-source
-    binary and triple models): a
-    ``vmap`` would turn the finite-source tiers' branches into selects and run ICRS on
-    every point. Returns the draws and each chain's final state; ``extend=True``: the
-    program that continues those states (adapted step size and mass matrix, own random
-    streams) for ``num_samples`` more draws without warm-up. ``report``: each transition
-    goes to the ``draw_progress`` listeners.
+    ``init(keys, args)`` starts every chain; ``chunk(states, args, n)`` advances each by ``n <=
+    settings.chunk`` transitions (a ``lax.scan`` of ``settings.chunk`` steps, the steps past
+    ``n`` skipped by an unbatched ``lax.cond``) and returns the new states and the chunk's
+    ``(z, diverging, energy, num_steps)``. The kernel adapts while a state's counter is below
+    ``num_warmup``, so chunks continue warm-up and sampling exactly as one long scan would
+    (numpyro's ``fori_collect`` works the same way). A later event of the same bucket reuses
+    both programs (``MCMC.run`` builds new closures per call and recompiles). Chains are
+    ``vmap``-ed (numpyro's ``"vectorized"``); ``sequential`` (finite-source binary and triple
+    models) compiles one chain and the caller runs the chains in turn, since a ``vmap`` would
+    turn the finite-source tiers' branches into selects and run ICRS on every point.
     """
-    gen = _potential_fn_gen(spec)
+    init_kernel, sample_kernel = hmc(potential_fn_gen=_potential_fn_gen(spec), algo="NUTS")
     z0 = jnp.zeros(len(spec.names))
 
-    def chain(key, resume, args):
-        init_kernel, sample_kernel = hmc(potential_fn_gen=gen, algo="NUTS")
-        state = init_kernel(z0, settings.num_warmup, dense_mass=settings.dense_mass,
-                            target_accept_prob=settings.target_accept_prob, max_tree_depth=settings.max_tree_depth,
-                            model_args=args, rng_key=key)  # also sets the sample kernel's warm-up schedule
-        if extend:  # past the warm-up: the kernel no longer adapts
-            state = resume
+    def init(key, args):  # also sets the sample kernel's warm-up schedule
+        return init_kernel(z0, settings.num_warmup, dense_mass=settings.dense_mass,
+                           target_accept_prob=settings.target_accept_prob, max_tree_depth=settings.max_tree_depth,
+                           model_args=args, rng_key=key)
 
-        def step(s, _):  # the kernel adapts while its counter is below num_warmup
-            s = sample_kernel(s, model_args=args)
-            if report:
-                jax.debug.callback(_report, s.i, s.z, s.num_steps, s.diverging)
+    def chunk(state, args, n):
+        def step(s, j):
+            s = jax.lax.cond(j < n, lambda v: sample_kernel(v, model_args=args), lambda v: v, s)
             return s, (s.z, s.diverging, s.energy, s.num_steps)
-        # one scan over warm-up and draws (as numpyro's fori_collect): the kernel, and the model's gradient
-        # inside it, is compiled once, not once per phase
-        skip = 0 if extend else settings.num_warmup
-        final, out = jax.lax.scan(step, state, None, length=skip + settings.num_samples)
-        return jax.tree_util.tree_map(lambda x: x[skip:], out), final
+        return jax.lax.scan(step, state, jnp.arange(settings.chunk))
 
-    def run(key, resume, *args):
+    if sequential:
+        return jax.jit(init), jax.jit(chunk)
+    return jax.jit(jax.vmap(init, in_axes=(0, None))), jax.jit(jax.vmap(chunk, in_axes=(0, None, None)))
+
+
+def _run_chains(spec, settings, sequential, key, states, args, length, deadline, first):
+    """Advance the chains ``length`` transitions in chunks (chains in turn when ``sequential``); report each
+    chunk to the ``draw_progress`` listeners; stop after the chunk in which ``deadline`` (``time.monotonic``)
+    passes. Returns the states and ``(z, diverging, energy, num_steps)`` as ``(chains, done)`` arrays."""
+    init, chunk = _nuts_programs(spec, settings, sequential)
+    if states is None:
         keys = jax.random.split(key, settings.num_chains)
+        states = [init(k, args) for k in keys] if sequential else init(keys, args)
+    parts, done = [], 0
+    while done < length and (deadline is None or done == 0 or time.monotonic() < deadline):
+        n = min(settings.chunk, length - done)
         if sequential:
-            return jax.lax.map(lambda kr: chain(kr[0], kr[1], args), (keys, resume))
-        return jax.vmap(lambda k, r: chain(k, r, args))(keys, resume)
-    return jax.jit(run)
+            out = [chunk(s, args, n) for s in states]
+            states = [o[0] for o in out]
+            part = [np.stack([np.asarray(o[1][k]) for o in out]) for k in range(4)]
+        else:
+            states, raw = chunk(states, args, n)
+            part = [np.asarray(x) for x in raw]
+        part = [x[:, :n] for x in part]
+        for listener in list(_LISTENERS):
+            for c in range(part[0].shape[0]):
+                for j in range(n):
+                    listener(c, first + done + j + 1, part[0][c, j], int(part[3][c, j]), bool(part[1][c, j]))
+        parts.append(part)
+        done += n
+    return states, [np.concatenate([p[k] for p in parts], axis=1) for k in range(4)]
 
 
 @lru_cache(maxsize=None)
@@ -263,23 +278,33 @@ def fit_coordinates(spec: ModelSpec, frame, z) -> np.ndarray:
 
 
 def run_nuts(mode: Mode, data: FitData, settings: SamplerSettings, *, seed: int = 0, sequential: bool = False,
-             extend: "Posterior | None" = None, frame=None) -> Posterior:
+             extend: "Posterior | None" = None, frame=None, deadline: float | None = None) -> Posterior:
     """NUTS for one mode; draws in physical parameters, diagnostics from numpyro's functions.
 
     ``extend``: a ``Posterior`` from ``run_nuts`` on the same mode and data: its chains go on
     from where they stopped (no new warm-up) for ``settings.num_samples`` more draws, and the
     result holds the old and new draws together (longer chains for a slow-mixing posterior,
     at the cost of the new draws alone). ``frame``: ``sampler_frame``'s result, if computed
-    already (the Fisher matrix is the costly part for a finite-source binary)."""
+    already (the Fisher matrix is the costly part for a finite-source binary). ``deadline``
+    (``time.monotonic()`` seconds): checked after each chunk of transitions; past it, the
+    chains stop and the draws so far are returned with ``stopped`` saying so, or, still in
+    warm-up (or fewer than 4 draws), ``SamplingBudgetExceeded`` is raised."""
     spec = mode.spec
-    if extend is not None:
-        lo, hi, centre, scale, key, resume, old = extend._chain_state
+    if extend is not None:  # the programs the chains ran with (their settings), for the draws asked now
+        lo, hi, centre, scale, key, resume, old, run_settings = extend._chain_state
+        length, skip = settings.num_samples, 0
+        first, asked = run_settings.num_warmup + old[0].shape[1], old[0].shape[1] + settings.num_samples
     else:
         lo, hi, centre, scale = frame if frame is not None else sampler_frame(mode, data, gauss_newton=sequential)
-        key, resume, old = jax.random.PRNGKey(seed), None, None
-    program = _nuts_program(spec, settings, sequential, extend is not None, bool(_LISTENERS))
-    raw, final = program(key, resume, data, jnp.asarray(centre), jnp.asarray(scale), jnp.asarray(lo), jnp.asarray(hi))
-    raw = [np.asarray(x) for x in raw]
+        key, resume, old, run_settings = jax.random.PRNGKey(seed), None, None, settings
+        length, skip, first, asked = settings.num_warmup + settings.num_samples, settings.num_warmup, 0, settings.num_samples
+    args = (data, jnp.asarray(centre), jnp.asarray(scale), jnp.asarray(lo), jnp.asarray(hi))
+    final, raw = _run_chains(spec, run_settings, sequential, key, resume, args, length, deadline, first)
+    done = raw[0].shape[1]
+    if done - skip < 4:
+        raise SamplingBudgetExceeded(f"sampling deadline passed in the warm-up ({done} of {run_settings.num_warmup} "
+                                     "transitions per chain): no draws")
+    raw = [x[:, skip:] for x in raw]
     if old is not None:
         raw = [np.concatenate([a, b], axis=1) for a, b in zip(old, raw)]
     z, diverging, energy, num_steps = raw
@@ -291,8 +316,9 @@ def run_nuts(mode: Mode, data: FitData, settings: SamplerSettings, *, seed: int 
         ess.append(float(effective_sample_size(x)))
         tail.append(_tail_ess(x))
         draws[LOG_PARAMS.get(name, name)] = np.exp(x) if name in LOG_PARAMS else x
-    recorded = settings if old is None else replace(extend.settings, num_samples=z.shape[1])
+    stopped = f"sampling deadline reached: {z.shape[1]} of {asked} draws per chain" if done < length else ""
     return Posterior(draws=draws, r_hat_max=float(np.nanmax(rhat)), ess_bulk_min=float(np.nanmin(ess)),
                      ess_tail_min=float(np.nanmin(tail)), n_divergences=int(diverging.sum()),
-                     bfmi_min=float(np.min(_bfmi(energy))), settings=recorded, mean_steps=float(np.mean(num_steps)),
-                     _chain_state=(lo, hi, centre, scale, key, final, raw))
+                     bfmi_min=float(np.min(_bfmi(energy))), settings=replace(run_settings, num_samples=z.shape[1]),
+                     mean_steps=float(np.mean(num_steps)), stopped=stopped,
+                     _chain_state=(lo, hi, centre, scale, key, final, raw, run_settings))

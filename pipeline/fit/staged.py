@@ -12,7 +12,8 @@ with ``parallax``, each mode refitted with ``piE`` on both sides of the lens axi
 R-hat >= 1.01, no divergences) has them continued for as many draws again, one with
 divergences is sampled once more with twice the warm-up and draws (neither when its trees
 already hit the depth limit: then the geometry, not the length, is the problem and the
-reason goes in ``error_msg``); a mode with chi^2/dof > ``max_reduced_chi2`` not sampled (status
+reason goes in ``error_msg``); each mode's sampling stops at ``sampling_budget_s`` (row
+``unconverged``, the draws so far); a mode with chi^2/dof > ``max_reduced_chi2`` not sampled (status
 ``unconverged``, the reason in ``error_msg``); (5) one row per mode with ``relative_probability`` (BIC weights),
 chi^2 reported on the unbinned window. Any exception becomes a
 ``failed`` row (never a crash inside a batch).
@@ -37,7 +38,7 @@ from .binning import anomaly_intervals, bin_dataset
 from .objective import batched_chi2, bucket, chi2_function, fluxes_function, pack
 from .modes import binary_modes, triple_modes, with_parallax
 from .photometry import Dataset
-from .sample import SamplerSettings, run_nuts
+from .sample import SamplerSettings, SamplingBudgetExceeded, run_nuts
 from .search import Mode, _peak_times, anomaly, optimise, point_lens_search, residuals
 
 __all__ = ["FitConfig", "FitResult", "fit_event", "config_hash"]
@@ -58,7 +59,10 @@ class FitConfig:
     curved u0-tE-fs ridge can still make NUTS diverge). ``rescale_errors``: multiply each
     dataset's errors by ``k = sqrt(chi2 / dof)`` of the point-lens fit outside the anomaly
     (fixed factors, as in Yee et al. 2012), before the anomaly check and every later stage;
-    ``k`` is reported per dataset in ``fluxes_json``.
+    ``k`` is reported per dataset in ``fluxes_json``. ``sampling_budget_s``: wall seconds
+    of NUTS per mode, its continuation included (``run_nuts(deadline=...)``): past it the
+    chains stop and the mode's row is ``unconverged`` with the draws so far and the reason
+    (no draws if the warm-up had not ended); ``None``: no limit.
     """
 
     model: str = "auto"
@@ -78,6 +82,7 @@ class FitConfig:
     search_points: int = 512
     extend_unconverged: bool = True
     max_reduced_chi2: float = 5.0
+    sampling_budget_s: float | None = 600.0
     sampler: SamplerSettings = field(default_factory=SamplerSettings)
     seed: int = 0
 
@@ -362,20 +367,37 @@ def fit_event(datasets: list[Dataset], config: FitConfig = FitConfig(), *, event
                 posts.append(None)
                 continue
             note(f"sampling {m.label}")
-            post = run_nuts(m, fit_data[id(m)], config.sampler, seed=config.seed + k, sequential=sequential)
+            budget = dict(deadline=None if config.sampling_budget_s is None
+                          else time.monotonic() + config.sampling_budget_s)
+            try:
+                post = run_nuts(m, fit_data[id(m)], config.sampler, seed=config.seed + k, sequential=sequential,
+                                **budget)
+            except SamplingBudgetExceeded as exc:
+                skipped[k] = f"not sampled: {exc} (budget {config.sampling_budget_s:.0f} s per mode)"
+                posts.append(None)
+                continue
             saturated = post.mean_steps >= 0.9 * (2 ** config.sampler.max_tree_depth - 1)
-            if saturated and (post.r_hat_max >= 1.01 or post.n_divergences > 0):
+            if post.stopped:
+                pass  # the budget is spent: nothing continued (the reason is added below)
+            elif saturated and (post.r_hat_max >= 1.01 or post.n_divergences > 0):
                 # trees at their depth limit: the geometry, not the chain length, is the problem
                 skipped[k] = (f"NUTS trees at the depth limit ({post.mean_steps:.0f} steps per draw): "
                               "a poorly constrained or strongly curved posterior; not re-run")
             elif config.extend_unconverged and post.n_divergences == 0 and post.r_hat_max >= 1.01:
                 # slow mixing, sound geometry: the adapted chains go on for as many draws again (no new warm-up)
-                post = run_nuts(m, fit_data[id(m)], config.sampler, sequential=sequential, extend=post)
+                post = run_nuts(m, fit_data[id(m)], config.sampler, sequential=sequential, extend=post, **budget)
             elif config.extend_unconverged and post.n_divergences > 0:
                 # divergences: warm up again, twice as long (a finer step size), and draw twice as many
                 longer = replace(config.sampler, num_warmup=2 * config.sampler.num_warmup,
                                  num_samples=2 * config.sampler.num_samples)
-                post = run_nuts(m, fit_data[id(m)], longer, seed=config.seed + 100 + k, sequential=sequential)
+                try:
+                    post = run_nuts(m, fit_data[id(m)], longer, seed=config.seed + 100 + k, sequential=sequential,
+                                    **budget)
+                except SamplingBudgetExceeded:  # keep the first run's draws
+                    skipped[k] = (f"{post.n_divergences} divergences; the longer re-run passed the budget of "
+                                  f"{config.sampling_budget_s:.0f} s per mode in its warm-up")
+            if post.stopped and k not in skipped:
+                skipped[k] = f"{post.stopped} (budget {config.sampling_budget_s:.0f} s per mode)"
             posts.append(post)
         stages["sampling_s"] = time.perf_counter() - tic
         extra["wall_time_s"] = time.perf_counter() - start

@@ -1,4 +1,6 @@
 """Fitting one event: likelihood algebra, binning, a simulated 1L1S event recovered, failures as rows."""
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -144,6 +146,18 @@ def test_a_later_event_of_the_same_bucket_compiles_nothing(single_lens_event):
     post = run_nuts(mode, second, settings, seed=2)
     assert compilations() == before
     assert np.all(np.isfinite(post.draws["tE"])) and post.draws["tE"].shape == (2, 30)
+
+
+def test_a_spent_sampling_budget_is_an_unconverged_row_with_its_reason(single_lens_event):
+    """``sampling_budget_s``: a mode whose warm-up outlasts the budget gets a row (MAP, chi^2) marked
+    ``unconverged`` with the reason, and no draws - the worker moves on to the next event."""
+    datasets, _ = single_lens_event
+    res = fit_event(datasets, FitConfig(model="1L1S", sampling_budget_s=0.0,
+                                        sampler=SamplerSettings(num_warmup=30, num_samples=30)), event_id=8)
+    sol = res.solutions.to_pandas()
+    assert list(sol.status) == ["unconverged"] and np.isfinite(sol.tE_map[0]) and np.isfinite(sol.chi2[0])
+    assert "sampling deadline passed in the warm-up (20 of 30 transitions" in sol.error_msg[0]
+    assert "budget 0 s per mode" in sol.error_msg[0] and res.posterior.num_rows == 0
 
 
 def test_a_source_crossing_the_lens_is_fitted_with_its_size():
@@ -292,9 +306,9 @@ def test_continued_chains_keep_their_draws_and_go_on(single_lens_event):
 
 
 @pytest.mark.parametrize("sequential", [False, True])
-def test_draw_progress_reports_every_transition_as_drawn(single_lens_event, sequential):
-    """The listener sees each chain's transitions in order (warm-up included), and the positions it is given are
-    the draws ``run_nuts`` returns: a progress display, or partial chains kept by a caller that may be stopped."""
+def test_draw_progress_reports_every_transition_and_chunks_change_nothing(single_lens_event, sequential):
+    """The listener sees each chain's transitions in order (warm-up included, a short last chunk too), the positions
+    it is given are the draws ``run_nuts`` returns, and chunks of 8 give the same draws as one chunk of 100."""
     from pipeline.fit.objective import pack
     from pipeline.fit.sample import draw_progress, fit_coordinates, run_nuts, sampler_frame
     from pipeline.fit.search import point_lens_search
@@ -302,21 +316,39 @@ def test_draw_progress_reports_every_transition_as_drawn(single_lens_event, sequ
     datasets, _ = single_lens_event
     data = pack(datasets)
     mode = point_lens_search(data)[0]
-    settings = SamplerSettings(num_warmup=20, num_samples=15)
+    settings = SamplerSettings(num_warmup=20, num_samples=15, chunk=8)  # 35 = 4 x 8 + 3
     frame = sampler_frame(mode, data)
     seen = []
-    with draw_progress(lambda i, z, n, div: seen.append((i, z, n, div))):
+    with draw_progress(lambda c, i, z, n, div: seen.append((c, i, z, n, div))):
         post = run_nuts(mode, data, settings, seed=3, sequential=sequential, frame=frame)
-    assert len(seen) == 2 * 35 and all(n >= 1 for _, _, n, _ in seen)
-    steps = sorted(i for i, *_ in seen)
-    assert steps == sorted(list(range(1, 36)) * 2)
-    if sequential:  # one chain after the other
-        assert [i for i, *_ in seen] == list(range(1, 36)) * 2
-    assert sum(div for i, *_, div in seen if i > 20) == post.n_divergences
-    drawn = np.array([z for i, z, *_ in seen if i > 20])  # the sampling phase, chains in some order
-    theta = fit_coordinates(mode.spec, frame, drawn)
-    got = np.sort(np.exp(theta[:, 1]))
-    np.testing.assert_allclose(got, np.sort(post.draws["tE"].ravel()), rtol=1e-12)
+    assert len(seen) == 2 * 35 and all(n >= 1 for *_, n, _ in seen)
+    for c in (0, 1):
+        mine = [x for x in seen if x[0] == c]
+        assert [i for _, i, *_ in mine] == list(range(1, 36))
+        theta = fit_coordinates(mode.spec, frame, np.array([z for _, i, z, *_ in mine if i > 20]))
+        np.testing.assert_allclose(np.exp(theta[:, 1]), post.draws["tE"][c], rtol=1e-12)
+    assert sum(div for _, i, *_, div in seen if i > 20) == post.n_divergences
     n_before = len(seen)
-    run_nuts(mode, data, settings, seed=3, sequential=sequential, frame=frame)  # no listener: nothing reported
-    assert len(seen) == n_before
+    whole = run_nuts(mode, data, replace(settings, chunk=100), seed=3, sequential=sequential, frame=frame)
+    assert len(seen) == n_before  # no listener: nothing reported
+    np.testing.assert_allclose(whole.draws["tE"], post.draws["tE"], rtol=1e-12)
+
+
+def test_a_deadline_stops_the_chains_with_what_they_drew(single_lens_event):
+    """Past the deadline the chains stop after the running chunk: the draws so far come back with ``stopped``
+    saying so, or, still in the warm-up, ``SamplingBudgetExceeded``."""
+    import time
+
+    from pipeline.fit.objective import pack
+    from pipeline.fit.sample import SamplingBudgetExceeded, run_nuts
+    from pipeline.fit.search import point_lens_search
+
+    datasets, _ = single_lens_event
+    data = pack(datasets)
+    mode = point_lens_search(data)[0]
+    past = time.monotonic()
+    post = run_nuts(mode, data, SamplerSettings(num_warmup=4, num_samples=30, chunk=10), seed=1, deadline=past)
+    assert post.draws["tE"].shape == (2, 6) and post.settings.num_samples == 6
+    assert post.stopped == "sampling deadline reached: 6 of 30 draws per chain"
+    with pytest.raises(SamplingBudgetExceeded, match="10 of 20 transitions"):
+        run_nuts(mode, data, SamplerSettings(num_warmup=20, num_samples=30, chunk=10), seed=1, deadline=past)

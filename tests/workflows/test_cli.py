@@ -86,6 +86,8 @@ def test_fit_command_bad_input_is_named(tmp_path, capsys):
     assert "other.dat is not one of the photometry files" in capsys.readouterr().err
     assert cli.main(["fit", good, "--ephemeris", f"{good}={tmp_path / 'none.txt'}", "--parallax"]) == 2
     assert "none.txt: no such file" in capsys.readouterr().err
+    assert cli.main(["fit", good, "--sampling-budget", "-5"]) == 2
+    assert "--sampling-budget must be >= 0 seconds (0: no limit), got -5.0" in capsys.readouterr().err
 
 
 def test_simulate_then_plot_from_the_command_line(tmp_path, compile_cache):
