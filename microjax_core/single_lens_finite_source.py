@@ -19,7 +19,9 @@ and each line cuts the disc in a chord ``y = u cos(theta) + L t``, ``t`` in [-1,
   and ``s = 1`` (source over the lens) reduces to a plain periodic rule in ``theta``.
 
 Everything is a smooth function of ``(u, rho, LD coefficients)``: values and gradients
-come from the same quadrature, with no surrogate. Node counts are static.
+come from the same quadrature, with no surrogate. Node counts are static. Beyond ``u = 10 rho``
+the hexadecapole expansion (Gould 2008) replaces the quadrature, which then runs on the few
+points near the lens only.
 """
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ import numpy as np
 
 from ._dtype import require_float64
 from .limb_darkening import as_profile
+from .multipole import profile_moments
 
 __all__ = ["single_lens_finite_source_magnification"]
 
@@ -70,13 +73,89 @@ def _fspl_one(u, rho, profile, n_lines, n_chord):
     return jnp.sum(line * dtheta * w_phi)
 
 
-@partial(jax.jit, static_argnames=("n_lines", "n_chord"))
-def _fspl_flat(u, rho, profile, n_lines, n_chord):
-    return jax.vmap(lambda ui: _fspl_one(ui, rho, profile, n_lines, n_chord))(u)
+NEAR = 10.0  # u / rho below which the quadrature is used; beyond it the hexadecapole (relative error < 3e-8)
+
+
+def _d(f):
+    """Elementwise derivative of an elementwise function of ``u``."""
+    return lambda u: jax.jvp(f, (u,), (jnp.ones_like(u),))[1]
+
+
+def _radial_laplacian(f):
+    """``Δf = f'' + f'/u`` of a radial function on the plane."""
+    df = _d(f)
+    return lambda u: _d(df)(u) + df(u) / u
+
+
+def _paczynski(u):
+    return (u * u + 2) / (u * jnp.sqrt(u * u + 4))
+
+
+def _hexadecapole(u, rho, profile):
+    """Disc mean of ``A_ps`` to order ``rho**4``: ``A + <r^2>/4 ΔA + <r^4>/64 Δ²A`` (the Taylor series of the
+    mean of a function over a disc, as in Gould 2008's hexadecapole approximation). The next term
+    is ``<r^6>/2304 Δ³A``: for ``u = NEAR rho`` at most 0.0244 (rho/u)^6 ~ 2.4e-8 of A (uniform source)."""
+    r2, r4 = profile_moments(rho, profile)
+    lap = _radial_laplacian(_paczynski)
+    return _paczynski(u) + r2 / 4 * lap(u) + r4 / 64 * _radial_laplacian(lap)(u)
+
+
+def _fspl_value(u, rho, leaves, treedef, n_lines, n_chord, n_near):
+    """The magnification of every point: the quadrature on the near ones, the hexadecapole elsewhere."""
+    profile = jax.tree_util.tree_unflatten(treedef, leaves)
+    quadrature = jax.vmap(lambda ui: _fspl_one(ui, rho, profile, n_lines, n_chord))
+    if n_near >= u.size:
+        return quadrature(u)
+    near = u < NEAR * rho
+    far = _hexadecapole(jnp.where(near, 2 * NEAR * rho, u), rho, profile)  # finite everywhere (no NaN gradients)
+
+    def compact(size):  # the quadrature on the (at most size) near points only; unused slots point past the end
+        def run(_):
+            idx = jnp.nonzero(near, size=size, fill_value=u.size)[0]
+            a = quadrature(u.at[idx].get(mode="fill", fill_value=1.0))
+            return far.at[idx].set(a, mode="drop")
+        return run
+
+    sizes = [k for k in (n_near, 4 * n_near) if k < u.size]
+    branches = [compact(k) for k in sizes] + [lambda _: jnp.where(near, quadrature(u), far)]
+    return jax.lax.switch(jnp.sum(jnp.sum(near) > jnp.asarray(sizes)), branches, None)
+
+
+@partial(jax.custom_jvp, nondiff_argnums=(3, 4, 5, 6))
+def _fspl_core(u, rho, leaves, treedef, n_lines, n_chord, n_near):
+    return _fspl_value(u, rho, leaves, treedef, n_lines, n_chord, n_near)
+
+
+@_fspl_core.defjvp
+def _fspl_core_jvp(treedef, n_lines, n_chord, n_near, primals, tangents):
+    """Each ``A_i`` depends on ``u_i``, ``rho`` and the LD coefficients only: its partial derivatives are forward-mode
+    derivatives along ``u`` (all ones), ``rho`` and each coefficient (one ``vmap``-ed ``jvp``), and the tangent
+    is their combination. The ``lax.switch`` between the compact and the full quadrature is then never linearised:
+    reverse mode through a ``cond`` pays for every branch (8,330 points, rho = 1e-3: 50 ms vs 4 ms)."""
+    u, rho, leaves = primals
+    du, drho, dleaves = tangents
+    leaves = list(leaves)
+    m = 2 + len(leaves)  # directions: u (all ones), rho, each coefficient
+    basis = jnp.eye(m, dtype=u.dtype)
+    t_u = basis[:, :1] * jnp.ones_like(u)[None, :]
+    value = lambda x, r, ls: _fspl_value(x, r, ls, treedef, n_lines, n_chord, n_near)  # noqa: E731
+    a = value(u, rho, leaves)
+    d = jax.vmap(lambda tu, tr, tl: jax.jvp(value, (u, rho, leaves), (tu, tr, list(tl)))[1])(
+        t_u, basis[:, 1], [basis[:, 2 + k] for k in range(len(leaves))])
+    out = d[0] * du + d[1] * drho
+    for k in range(len(leaves)):
+        out = out + d[2 + k] * dleaves[k]
+    return a, out
+
+
+@partial(jax.jit, static_argnames=("n_lines", "n_chord", "n_near"))
+def _fspl_flat(u, rho, profile, n_lines, n_chord, n_near):
+    leaves, treedef = jax.tree_util.tree_flatten(profile)
+    return _fspl_core(u, rho, list(leaves), treedef, n_lines, n_chord, n_near)
 
 
 def single_lens_finite_source_magnification(w, rho, limb_darkening=None, *, n_lines: int = 32,
-                                            n_chord: int = 16):
+                                            n_chord: int = 16, n_near: int | None = None):
     """FSPL magnification at source positions ``w`` (complex, any shape) for source radius ``rho``.
 
     ``limb_darkening``: ``None``/``UniformSource()``, ``LinearLD``, ``QuadraticLD`` or
@@ -84,12 +163,16 @@ def single_lens_finite_source_magnification(w, rho, limb_darkening=None, *, n_li
     ``n_chord`` (nodes per chord, limb-darkened sources only) are static. The defaults
     give relative errors ~1e-15 except within ~1e-5 rho of u = rho (the lens on the
     limb, where the line density has a boundary layer): there at most ~1e-6
-    (64/24 nodes: 2e-7).
+    (64/24 nodes: 2e-7). Points with ``u > 10 rho`` take the hexadecapole (< 3e-8). The
+    quadrature runs on at most ``n_near`` points (static; default ``max(256, n // 16)``
+    of ``n`` points) when no more are within ``10 rho``, else on ``4 n_near``, else on all
+    (``lax.switch``; under a ``vmap`` every branch runs).
     """
     w = jnp.asarray(w)
     profile = as_profile(limb_darkening)
     require_float64("single_lens_finite_source_magnification", w, rho, *jax.tree_util.tree_leaves(profile))
     if not isinstance(rho, jax.core.Tracer) and not np.all(np.asarray(rho) > 0):
         raise ValueError(f"rho must be > 0 for a finite source, got {rho!r} (use rho=0 for a point source)")
-    u = jnp.abs(w.astype(jnp.result_type(w, 1j)))
-    return _fspl_flat(u.reshape(-1), jnp.asarray(rho), profile, int(n_lines), int(n_chord)).reshape(w.shape)
+    u = jnp.abs(w.astype(jnp.result_type(w, 1j))).reshape(-1)
+    n_near = max(256, u.size // 16) if n_near is None else int(n_near)
+    return _fspl_flat(u, jnp.asarray(rho), profile, int(n_lines), int(n_chord), n_near).reshape(w.shape)

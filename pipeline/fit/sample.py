@@ -295,7 +295,8 @@ def run_nuts(mode: Mode, data: FitData, settings: SamplerSettings, *, seed: int 
         length, skip = settings.num_samples, 0
         first, asked = run_settings.num_warmup + old[0].shape[1], old[0].shape[1] + settings.num_samples
     else:
-        lo, hi, centre, scale = frame if frame is not None else sampler_frame(mode, data, gauss_newton=sequential)
+        gauss_newton = sequential and spec.model_type != "1L1S"
+        lo, hi, centre, scale = frame if frame is not None else sampler_frame(mode, data, gauss_newton=gauss_newton)
         key, resume, old, run_settings = jax.random.PRNGKey(seed), None, None, settings
         length, skip, first, asked = settings.num_warmup + settings.num_samples, settings.num_warmup, 0, settings.num_samples
     args = (data, jnp.asarray(centre), jnp.asarray(scale), jnp.asarray(lo), jnp.asarray(hi))
