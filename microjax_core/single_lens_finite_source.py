@@ -151,6 +151,8 @@ def _fspl_core_jvp(treedef, n_lines, n_chord, n_near, primals, tangents):
 @partial(jax.jit, static_argnames=("n_lines", "n_chord", "n_near"))
 def _fspl_flat(u, rho, profile, n_lines, n_chord, n_near):
     leaves, treedef = jax.tree_util.tree_flatten(profile)
+    if n_near >= u.size:  # the quadrature everywhere, no switch: plain autodiff
+        return _fspl_value(u, rho, list(leaves), treedef, n_lines, n_chord, n_near)
     return _fspl_core(u, rho, list(leaves), treedef, n_lines, n_chord, n_near)
 
 
@@ -164,7 +166,7 @@ def single_lens_finite_source_magnification(w, rho, limb_darkening=None, *, n_li
     give relative errors ~1e-15 except within ~1e-5 rho of u = rho (the lens on the
     limb, where the line density has a boundary layer): there at most ~1e-6
     (64/24 nodes: 2e-7). Points with ``u > 10 rho`` take the hexadecapole (< 3e-8). The
-    quadrature runs on at most ``n_near`` points (static; default ``max(256, n // 16)``
+    quadrature runs on at most ``n_near`` points (static; default ``max(1024, n // 8)``
     of ``n`` points) when no more are within ``10 rho``, else on ``4 n_near``, else on all
     (``lax.switch``; under a ``vmap`` every branch runs).
     """
@@ -174,5 +176,5 @@ def single_lens_finite_source_magnification(w, rho, limb_darkening=None, *, n_li
     if not isinstance(rho, jax.core.Tracer) and not np.all(np.asarray(rho) > 0):
         raise ValueError(f"rho must be > 0 for a finite source, got {rho!r} (use rho=0 for a point source)")
     u = jnp.abs(w.astype(jnp.result_type(w, 1j))).reshape(-1)
-    n_near = max(256, u.size // 16) if n_near is None else int(n_near)
+    n_near = max(1024, u.size // 8) if n_near is None else int(n_near)
     return _fspl_flat(u, jnp.asarray(rho), profile, int(n_lines), int(n_chord), n_near).reshape(w.shape)
