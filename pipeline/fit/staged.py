@@ -8,8 +8,9 @@ mode's close/wide partner, modes kept within ``delta_chi2_window`` (2L1S stages 
 time-binned data, ``binning``); ``model="3L1S"``: a third body seeded from the best
 binary's residual anomaly (``modes.triple_modes``), the best binary kept beside the triples;
 with ``parallax``, each mode refitted with ``piE`` on both sides of the lens axis
-(``modes.with_parallax``); (4) NUTS per kept mode; a mode whose chains mix slowly (split
-R-hat >= 1.01, no divergences) has them continued for as many draws again, one with
+(``modes.with_parallax``); (4) NUTS per kept mode (a finite-source single lens on more than
+``SAMPLE_BINNED_ABOVE`` points on time-binned data, its MAP and chi^2 from all points); a mode
+whose chains mix slowly (split R-hat >= 1.01, no divergences) has them continued for as many draws again, one with
 divergences is sampled once more with twice the warm-up and draws (neither when its trees
 already hit the depth limit: then the geometry, not the length, is the problem and the
 reason goes in ``error_msg``); each mode's sampling stops at ``sampling_budget_s`` (row
@@ -44,6 +45,7 @@ from .search import Mode, _peak_times, anomaly, optimise, point_lens_search, res
 __all__ = ["FitConfig", "FitResult", "fit_event", "config_hash"]
 
 MODELS = ("auto", "1L1S", "2L1S", "3L1S")
+SAMPLE_BINNED_ABOVE = 2000  # points above which a finite-source single lens is sampled on binned data
 
 
 @dataclass(frozen=True)
@@ -365,13 +367,21 @@ def fit_event(datasets: list[Dataset], config: FitConfig = FitConfig(), *, event
         chi2_1l = float(chi2_function(pm.spec)(jnp.asarray(pm.theta), data)) if modes[0].spec.model_type != "1L1S" \
             else chi2_full[id(modes[0])]
         tic = time.perf_counter()
+        sample_chi2 = {id(m): m.chi2 for m in modes}  # chi^2 at the mode on the data each mode is sampled on
+        for m in modes:  # a finite-source single lens samples on binned data (its gradient is ~20x cheaper there)
+            if m.spec.finite_source and m.spec.model_type == "1L1S" and fit_data[id(m)].n_points > SAMPLE_BINNED_ABOVE:
+                t0m, tem, u0m = float(m.theta[0]), float(np.exp(m.theta[1])), abs(float(m.theta[2]))
+                fit_data[id(m)] = pack([bin_dataset(d, t0m, tem, u0m, keep=intervals) for d in win],
+                                       blend_floor=config.blend_floor, **par)
+                sample_chi2[id(m)] = float(chi2_function(m.spec)(jnp.asarray(m.theta), fit_data[id(m)]))
+                stages.setdefault("sampled_binned", {})[m.label] = fit_data[id(m)].n_points
         posts, skipped = [], {}
         for k, m in enumerate(modes):
             # finite-source chains one by one: a vmap would turn the magnification's branches (tiers, the
             # FSPL's compact quadrature) into selects that compute every branch
             sequential = m.spec.finite_source
             d = fit_data[id(m)]
-            reduced = m.chi2 / max(d.n_points - len(m.spec.names) - 2 * len(win), 1)
+            reduced = sample_chi2[id(m)] / max(d.n_points - len(m.spec.names) - 2 * len(win), 1)
             if reduced > config.max_reduced_chi2:  # the model does not describe the data: no posterior to sample
                 skipped[k] = (f"not sampled: chi2/dof = {reduced:.1f} > {config.max_reduced_chi2} at the mode "
                               "(a finite-source 2L1S fit, --finite-source-2l1s, may be needed)")

@@ -160,26 +160,49 @@ def test_a_spent_sampling_budget_is_an_unconverged_row_with_its_reason(single_le
     assert "budget 0 s per mode" in sol.error_msg[0] and res.posterior.num_rows == 0
 
 
-def test_a_source_crossing_the_lens_is_fitted_with_its_size():
-    """FSPL with u0 = 0.004 < rho = 0.012 (A_max ~ 2/rho): the point-source fit (u0 ~ 1/A_max, tE short)
-    must not trap the finite-source fit at rho -> 0 (it did from the start rho = u0 alone)."""
+def _crossing_event(seed=2):
+    """FSPL with u0 = 0.004 < rho = 0.012 (A_max ~ 2/rho), 12-minute cadence over 30 days (3,570 points)."""
     import pandas as pd
 
-    from pipeline.fit.models import ModelSpec
-    from pipeline.fit.objective import pack
-    from pipeline.fit.search import point_lens_search
-    from pipeline.fit.staged import finite_source_point_lens
     from pipeline.simulate.survey import light_curve_model, observe
 
     t0, te, u0, rho = 2461885.5, 12.0, 0.004, 0.012
     t = 2461885.5 + np.arange(-15.0, 15.0, 12.1 / 1440)
     a = light_curve_model(t, dict(model_type="1L1S", t0=t0, tE=te, u0=u0, alpha=0.0, rho=rho))
-    obs = dict(bjd=t, band=np.full(t.size, "W149"), **observe(1000.0 * a + 300.0, 66.9, np.random.default_rng(2)))
-    data = pack(datasets_from_survey(pd.DataFrame(obs)))
+    obs = dict(bjd=t, band=np.full(t.size, "W149"), **observe(1000.0 * a + 300.0, 66.9, np.random.default_rng(seed)))
+    return datasets_from_survey(pd.DataFrame(obs)), dict(t0=t0, tE=te, u0=u0, rho=rho)
+
+
+def test_a_source_crossing_the_lens_is_fitted_with_its_size():
+    """The point-source fit (u0 ~ 1/A_max, tE short) must not trap the finite-source fit at rho -> 0 (it did from
+    the start rho = u0 alone)."""
+    from pipeline.fit.models import ModelSpec
+    from pipeline.fit.objective import pack
+    from pipeline.fit.search import point_lens_search
+    from pipeline.fit.staged import finite_source_point_lens
+
+    datasets, truth = _crossing_event()
+    data = pack(datasets)
     pm = point_lens_search(data)[0]
     fs = finite_source_point_lens(pm, ModelSpec("1L1S", finite_source=True), data)
-    assert abs(np.exp(fs.value("log_rho")) / rho - 1) < 0.02 and abs(np.exp(fs.value("log_tE")) / te - 1) < 0.02
+    assert abs(np.exp(fs.value("log_rho")) / truth["rho"] - 1) < 0.02
+    assert abs(np.exp(fs.value("log_tE")) / truth["tE"] - 1) < 0.02
     assert fs.chi2 / data.n_points < 1.1 < pm.chi2 / data.n_points
+
+
+def test_a_finite_source_single_lens_is_sampled_on_binned_data_and_covers_the_truth():
+    """More than ``SAMPLE_BINNED_ABOVE`` points: the finite-source single lens is sampled on time-binned data
+    (chi^2 and MAP from all points), and the truth lies inside its 95% intervals."""
+    datasets, truth = _crossing_event()
+    res = fit_event(datasets, FitConfig(model="1L1S", sampler=SamplerSettings(num_warmup=150, num_samples=200)),
+                    event_id=5)
+    sol = res.solutions.to_pandas().iloc[0]
+    assert "finite-source" in sol.higher_order_effects and sol.status == "ok", sol.error_msg
+    assert 100 < res.stages["sampled_binned"]["1L1S"] < 2000 < sol.n_data_points
+    draws = res.posterior.to_pandas()
+    for p in ("t0", "tE", "u0", "rho"):
+        lo, hi = np.quantile(draws[p], [0.025, 0.975])
+        assert lo <= truth[p] <= hi, (p, lo, truth[p], hi)
 
 
 def test_bad_events_become_failed_rows():
