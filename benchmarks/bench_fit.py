@@ -31,7 +31,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--seed", type=int, default=21)
     ap.add_argument("--binary-seed", type=int, default=8)
-    ap.add_argument("--json", default="benchmarks/bench_fit.json")
+    ap.add_argument("--json", default="benchmarks/out/bench_fit.json")
     args = ap.parse_args()
     import os
 
@@ -62,6 +62,7 @@ def main():
     for r in rows:
         print(f"{r['event']:<28}{r['points']:>8}{r['wall_s']:>9.1f}{r['compilations']:>14}{r['modes']:>7}  "
               f"{r['best']} / {r['status']} / {r['r_hat_max']:.4f} / {r['tE_fit']:.3f} vs {r['tE_true']:.3f}  {r['stages']}")
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(rows, indent=1, default=str))
 
 

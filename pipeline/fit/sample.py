@@ -23,6 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
+from scipy.special import expit
 from numpyro.infer.hmc import hmc
 
 from .models import LOG_PARAMS, ModelSpec
@@ -271,10 +272,15 @@ def sampler_frame(mode: Mode, data: FitData, *, gauss_newton: bool = False):
 
 def fit_coordinates(spec: ModelSpec, frame, z) -> np.ndarray:
     """Whitened sampler positions ``z (..., k)`` -> fit coordinates ``(..., k)`` (``ln tE``, ``ln rho``, ...)."""
-    lo, hi, centre, scale = frame
+    lo, hi, centre, scale = (np.asarray(a, float) for a in frame)
     y = centre + np.einsum("ij,...j->...i", scale, np.asarray(z))
-    flat = jax.vmap(lambda v: _to_fit(spec, v, lo, hi)[0])(jnp.asarray(y.reshape(-1, y.shape[-1])))
-    return np.asarray(flat).reshape(y.shape)
+    # ``_to_fit`` in NumPy: JAX's op-by-op dispatch would compile every primitive again for each new
+    # number of draws (35 XLA compilations in a fit whose chains were continued)
+    v = np.where(_boxed(spec), lo + (hi - lo) * expit(y), y)
+    k = _log_u0_index(spec)
+    if k is not None:
+        v[..., k] = np.exp(v[..., k])
+    return v
 
 
 def run_nuts(mode: Mode, data: FitData, settings: SamplerSettings, *, seed: int = 0, sequential: bool = False,

@@ -292,7 +292,7 @@ def test_sampler_coordinates_round_trip_with_the_right_jacobian(model_type):
     import jax.numpy as jnp
 
     from pipeline.fit.models import ModelSpec
-    from pipeline.fit.sample import _to_fit, _to_sampler
+    from pipeline.fit.sample import _to_fit, _to_sampler, fit_coordinates
 
     spec = ModelSpec(model_type, finite_source=True)
     k = len(spec.names)
@@ -305,6 +305,11 @@ def test_sampler_coordinates_round_trip_with_the_right_jacobian(model_type):
     np.testing.assert_allclose(np.asarray(back), theta, rtol=1e-12)
     jac = jax.jacfwd(lambda v: _to_fit(spec, v, jnp.asarray(lo), jnp.asarray(hi))[0])(jnp.asarray(y))
     np.testing.assert_allclose(float(log_jac), np.linalg.slogdet(np.asarray(jac))[1], rtol=1e-12)
+    # the draws' map (NumPy) is the sampler's (JAX): from whitened z with an identity frame
+    frame = (lo, hi, y, np.eye(k))
+    z = np.random.default_rng(0).normal(size=(3, k))
+    expected = [np.asarray(_to_fit(spec, jnp.asarray(y + zi), jnp.asarray(lo), jnp.asarray(hi))[0]) for zi in z]
+    np.testing.assert_allclose(fit_coordinates(spec, frame, z), expected, rtol=1e-13)
 
 
 def test_continued_chains_keep_their_draws_and_go_on(single_lens_event):
