@@ -4,7 +4,8 @@ compilations in a second event of the same bucket. Prints a table and writes JSO
     python benchmarks/bench_fit.py [--seed 21] [--binary-seed 8]
 
 Events come from the survey simulator (gbtds-2025, season window): a 1L1S event, then a
-second 1L1S event (same bucket: compilations should be ~0), then an anomalous 2L1S event.
+second 1L1S event (0 compilations if its fit window, +-5 tE, falls in the first one's length
+bucket; another bucket compiles its own programs), then an anomalous 2L1S event.
 """
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ def main():
 
     rows = []
     for label, mix, seed in (("1L1S (first: compiles)", "1L1S=1", args.seed),
-                             ("1L1S (second, same bucket)", "1L1S=1", args.seed + 1),
+                             ("1L1S (second event)", "1L1S=1", args.seed + 1),
                              ("2L1S anomalous", "2L1S=1", args.binary_seed)):
         datasets, truth = _event(mix, seed)
         c0 = compilations()
