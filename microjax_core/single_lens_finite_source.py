@@ -139,8 +139,8 @@ def _fspl_core_jvp(treedef, n_lines, n_chord, n_near, primals, tangents):
     basis = jnp.eye(m, dtype=u.dtype)
     t_u = basis[:, :1] * jnp.ones_like(u)[None, :]
     value = lambda x, r, ls: _fspl_value(x, r, ls, treedef, n_lines, n_chord, n_near)  # noqa: E731
-    a = value(u, rho, leaves)
-    d = jax.vmap(lambda tu, tr, tl: jax.jvp(value, (u, rho, leaves), (tu, tr, list(tl)))[1])(
+    # the primal does not depend on the tangent: out_axes=None keeps one (unbatched) evaluation of it
+    a, d = jax.vmap(lambda tu, tr, tl: jax.jvp(value, (u, rho, leaves), (tu, tr, list(tl))), out_axes=(None, 0))(
         t_u, basis[:, 1], [basis[:, 2 + k] for k in range(len(leaves))])
     out = d[0] * du + d[1] * drho
     for k in range(len(leaves)):
