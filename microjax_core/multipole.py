@@ -109,7 +109,7 @@ def _source_laplacian(h, shear):
 def _terms_one(w, lens, c1, c2):
     if isinstance(lens, PointLens):
         return _point_lens_terms(w, c1, c2)
-    z, is_image, _, _, zs, _ = _images_local(w, lens, None, DEFAULT_MAX_ITER, DEFAULT_IMAGE_TOL)
+    z, is_image, _, _, zs, _ = _images_local(w, lens, None, DEFAULT_MAX_ITER, DEFAULT_IMAGE_TOL, per_root=True)
     eps = lens.masses().astype(jnp.real(z).dtype)
     z = jnp.where(is_image, z, zs[0] + 1.0)  # a harmless point where no image is
 

@@ -158,7 +158,7 @@ def _images(w, lens, z0, max_iter, image_tol):
     return Images(z + origin, is_image, converged)
 
 
-def _images_local(w, lens, z0, max_iter, image_tol):
+def _images_local(w, lens, z0, max_iter, image_tol, per_root=False):
     """Images in a frame centred on the lightest lens: ``(z, is_image, converged, origin, zs, w)``.
 
     Everything after the solve (polish, residuals, Jacobians) stays in this frame,
@@ -167,6 +167,21 @@ def _images_local(w, lens, z0, max_iter, image_tol):
     """
     cdtype = jnp.result_type(w, 1j)
     zs, eps = _geometry(lens, cdtype)
+    # the frame of the lightest lens (DESIGN.md §4.1; see _solve_images)
+    order = jnp.argsort(eps)
+    origin = zs[order[0]]
+    w = w.astype(cdtype) - origin
+    zs = zs - origin
+    start = image_guess(w, zs, eps) if z0 is None else jnp.asarray(z0, cdtype) - origin
+    z, is_image, converged = _solve_images(w, zs, eps, jax.lax.stop_gradient(start), max_iter, image_tol, per_root)
+    return z, is_image, converged, origin, zs, w
+
+
+@partial(jax.custom_jvp, nondiff_argnums=(4, 5, 6))
+def _solve_images(w, zs, eps, start, max_iter, image_tol, per_root):
+    """Roots ``z``, true-image mask and ``converged`` for source ``w`` and lenses ``zs`` (one frame)."""
+    order = jnp.argsort(eps)
+    z, converged = polynomial_roots(lens_polynomial(w, zs, eps), start, max_iter=max_iter, per_root=per_root)
     # Frames: the polynomial resolves the tight root cluster around a small
     # mass only in a frame centred on it (DESIGN.md §4.1). Solve in the frame
     # of the lightest lens A. For three lenses, a second small mass B leaves a
@@ -177,17 +192,11 @@ def _images_local(w, lens, z0, max_iter, image_tol):
     # other roots frozen (they still repel through the Aberth sum, so no root
     # can be taken twice): VBMicrolensing's Multipoly idea (Bozza et al.) with
     # two warm, short solves.
-    order = jnp.argsort(eps)
-    origin = zs[order[0]]
-    w = w.astype(cdtype) - origin
-    zs = zs - origin
-    start = image_guess(w, zs, eps) if z0 is None else jnp.asarray(z0, cdtype) - origin
-    z, converged = polynomial_roots(lens_polynomial(w, zs, eps), start, max_iter=max_iter)
     if zs.shape[0] == 3:
         for lens_index in (order[1], order[0]):
             centre = zs[lens_index]
             nearest = jnp.argmin(jnp.abs(z[:, None] - zs[None, :]), axis=1)
-            refine = jax.lax.stop_gradient(nearest == lens_index)
+            refine = nearest == lens_index
             refined, ok = polynomial_roots(lens_polynomial(w - centre, zs - centre, eps), z - centre,
                                            frozen=~refine, max_iter=max_iter)
             z = jnp.where(refine, refined + centre, z)
@@ -199,20 +208,40 @@ def _images_local(w, lens, z0, max_iter, image_tol):
     # duplicate image). False roots far from any image (residual above
     # POLISH_GATE) are left alone.
     m = z.shape[0]
-    residual = jax.lax.stop_gradient(_relative_residual(z, w, zs, eps))
+    residual = _relative_residual(z, w, zs, eps)
     near = residual < POLISH_GATE
     gaps = jnp.abs(z[:, None] - z[None, :]) + jnp.where(jnp.eye(m, dtype=bool), jnp.inf, 0.0)
-    max_move = 0.25 * jax.lax.stop_gradient(jnp.min(gaps, axis=1))
+    max_move = 0.25 * jnp.min(gaps, axis=1)
     z_start = z
     for _ in range(N_POLISH):
         z_new = _newton_polish(z, w, zs, eps)
         small_step = jnp.abs(z_new - z_start) < max_move
-        res_new = jax.lax.stop_gradient(_relative_residual(z_new, w, zs, eps))
-        better = jax.lax.stop_gradient(near & small_step & (res_new < residual))
+        res_new = _relative_residual(z_new, w, zs, eps)
+        better = near & small_step & (res_new < residual)
         z = jnp.where(better, z_new, z)
         residual = jnp.where(better, res_new, residual)
-    is_image = _select_images(residual, eps, image_tol)
-    return z, is_image, converged, origin, zs, w
+    return z, _select_images(residual, eps, image_tol), converged
+
+
+@_solve_images.defjvp
+def _solve_images_jvp(max_iter, image_tol, per_root, primals, tangents):
+    """Image motion from the lens equation itself (implicit function theorem), not through the
+    polynomial, the iterations or the polish: ``F = z - sum_k eps_k/conj(z - z_k) - w = 0`` gives
+    ``dz + g conj(dz) = R`` with ``g`` the shear and ``R = dw + sum_k [deps_k/conj(z - z_k) +
+    eps_k conj(dz_k)/conj(z - z_k)**2]``, so ``dz = (R - g conj(R)) / (1 - |g|**2)``. Exact for
+    true images; zero on a caustic (``det J = 0``) and meaningless (but finite) for false roots,
+    which carry no magnification."""
+    w, zs, eps, start = primals
+    dw, dzs, deps, _ = tangents
+    z, is_image, converged = _solve_images(w, zs, eps, start, max_iter, image_tol, per_root)
+    inv = _inverse_offsets(z, zs)
+    g = jnp.sum(eps * inv**2, axis=-1)
+    r = dw + jnp.sum(deps * inv + eps * inv**2 * jnp.conj(dzs), axis=-1)
+    det = 1 - (jnp.real(g) ** 2 + jnp.imag(g) ** 2)
+    ok = jnp.abs(det) > jnp.finfo(det.dtype).eps
+    dz = jnp.where(ok, (r - g * jnp.conj(r)) / jnp.where(ok, det, 1.0), 0.0)
+    zero = lambda x: np.zeros(x.shape, dtype=jax.dtypes.float0)  # noqa: E731
+    return (z, is_image, converged), (dz, zero(is_image), zero(converged))
 
 
 def _paczynski(w):
@@ -222,7 +251,7 @@ def _paczynski(w):
 
 
 def _magnification_one(w, lens, max_iter, image_tol):
-    z, is_image, _, _, zs, _ = _images_local(w, lens, None, max_iter, image_tol)
+    z, is_image, _, _, zs, _ = _images_local(w, lens, None, max_iter, image_tol, per_root=True)
     eps = lens.masses().astype(jnp.real(z).dtype)
     det = 1 - jnp.abs(_shear(jnp.where(is_image, z, zs[0] + 1.0), zs, eps)) ** 2
     inv = 1 / jnp.abs(jnp.where(is_image, det, 1.0))

@@ -81,7 +81,9 @@ def _ours(p):
 def test_gradients_match_finite_differences_of_vbmicrolensing(point):
     p0 = np.array(point)
     value, grad = jax.value_and_grad(_ours)(jnp.asarray(p0))
-    assert float(value) == float(_ours(jnp.asarray(p0)))  # autodiff does not change the value
+    # autodiff does not change the value: equal to the rounding of a differently fused XLA program
+    # (1 ulp measured at point1 since the image jvp comes from the lens equation; a surrogate would be >> 1e-15)
+    assert float(value) == pytest.approx(float(_ours(jnp.asarray(p0))), rel=1e-15, abs=0)
     vb = ref.vbm()
     for i, name in enumerate(["s", "q", "w_x", "w_y", "rho"]):
         h = 1e-5 * max(abs(p0[i]), 1e-2)
