@@ -244,9 +244,9 @@ def _solve_images_jvp(max_iter, image_tol, per_root, primals, tangents):
     dw, dzs, deps, _ = tangents
     z, is_image, converged = _solve_images(w, zs, eps, start, max_iter, image_tol, per_root)
     inv = _inverse_offsets(z, zs)
-    g = jnp.sum(eps * inv**2, axis=-1)
+    g = _shear(z, zs, eps)
     r = dw + jnp.sum(deps * inv + eps * inv**2 * jnp.conj(dzs), axis=-1)
-    det = 1 - (jnp.real(g) ** 2 + jnp.imag(g) ** 2)
+    det = 1 - _abs2(g)
     ok = jnp.abs(det) > jnp.finfo(det.dtype).eps
     dz = jnp.where(ok, (r - g * jnp.conj(r)) / jnp.where(ok, det, 1.0), 0.0)
     zero = lambda x: np.zeros(x.shape, dtype=jax.dtypes.float0)  # noqa: E731
