@@ -14,7 +14,8 @@ For ONE source position ``w`` of radius ``rho``:
    (an interval: the cell is convex, the line straight) and narrowed to the ``r``
    range that boundary samples at that angle allow, ``d(r)**2 - rho**2`` is sampled
    at ``n_r`` nodes; every sign change is refined by Newton steps (safeguarded to
-   its bracket; the implicit-function derivative falls out of the converged steps);
+   its bracket, on fixed parameters; the crossing's derivative is the implicit-function
+   one, ``-f_p/f_r``, ``_crossing``);
    a uniform source contributes exactly ``(r_out**2 - r_in**2)/2`` per inside
    segment. Limb darkening adds the brightness minus its limb value, integrated by
    Gauss-Legendre in ``x = sin(pi t/2)**2`` along each segment (smooth although the
@@ -38,7 +39,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .limb_darkening import as_profile
-from .icrs_regions import _boundary, _regions, _resampled_limb, _theta_nodes, _voronoi_cuts, _wrap
+from .icrs_regions import _boundary, _line_limits, _regions, _resampled_limb, _theta_nodes, _voronoi_cuts
 from .point_source import DEFAULT_IMAGE_TOL, DEFAULT_MAX_ITER, _images_local, _shear, lens_equation
 
 __all__ = ["ICRSResult", "icrs_magnification", "ICRS_DEFAULTS"]
@@ -61,7 +62,30 @@ def _gauss_legendre_sin2(n):
     return x, wt * dx
 
 
-def _line(pole, e, r_lo, r_hi, k, guide, centres, w, rho, zs, eps, profile, uniform, n_r, n_newton, gl,
+def _boundary_and_slope(r, pole, e, w, rho, zs, eps):
+    """``f = |zeta(pole + r e) - w|**2 - rho**2`` (negative inside the images) and ``df/dr``."""
+    z = pole + r * e
+    d = lens_equation(z, zs, eps) - w
+    dzeta = e + _shear(z, zs, eps) * jnp.conj(e)
+    return jnp.real(d * jnp.conj(d)) - rho**2, 2 * jnp.real(jnp.conj(d) * dzeta)
+
+
+@jax.custom_jvp
+def _crossing(r, pole, e, w, rho, zs, eps):
+    """A root ``r`` of ``f(r; pole, e, w, rho, lens)`` found by Newton, as a function of the
+    parameters: its derivative is the implicit-function one, ``dr = -df / (df/dr)``."""
+    return r
+
+
+@_crossing.defjvp
+def _crossing_jvp(primals, tangents):
+    r, *params = primals
+    _, df = jax.jvp(lambda *p: _boundary_and_slope(r, *p)[0], tuple(params), tuple(tangents[1:]))
+    slope = _boundary_and_slope(r, *params)[1]
+    return r, jnp.where(slope == 0, 0.0, -df / jnp.where(slope == 0, 1.0, slope))
+
+
+def _line(pole, e, r_lo, r_hi, k, limits, centres, w, rho, zs, eps, profile, uniform, n_r, n_newton, gl,
           max_segments):
     """Integral of brightness * r dr along ``pole + r e``, ``r`` in [r_lo, r_hi] ∩ cell ``k``,
     narrowed to where boundary samples near this line's angle say the image can be."""
@@ -78,21 +102,17 @@ def _line(pole, e, r_lo, r_hi, k, guide, centres, w, rho, zs, eps, profile, unif
     lo = jnp.where(ok, lo, 0.0)
     hi = jnp.where(ok, hi, 0.0)
 
+    # where the line crosses the boundary is found on fixed parameters; its derivative
+    # is the implicit one (``_crossing``), not that of the node values and Newton steps
+    fixed = jax.lax.stop_gradient((pole, e, w, rho, zs, eps))
+
     def f_and_df(r):
-        z = pole + r * e
-        d = lens_equation(z, zs, eps) - w
-        g = _shear(z, zs, eps)
-        dzeta = e + g * jnp.conj(e)
-        return jnp.real(d * jnp.conj(d)) - rho**2, 2 * jnp.real(jnp.conj(d) * dzeta)
+        return _boundary_and_slope(r, *fixed)
 
     # Every place this line crosses the image boundary lies between boundary samples
     # whose angle is within their window of the line's: the image on this line is
     # within their r range, or reaches the clipped ends where those are inside it.
-    g_r, g_theta, g_window, g_mr, g_member = guide
-    near = g_member & (jnp.abs(_wrap(g_theta - jnp.angle(e))) <= g_window)
-    any_near = jnp.any(near)
-    near_lo = jnp.min(jnp.where(near, g_r - g_mr, jnp.inf))
-    near_hi = jnp.max(jnp.where(near, g_r + g_mr, -jnp.inf))
+    near_lo, near_hi, any_near = limits
     f_lo, _ = f_and_df(lo)
     f_hi, _ = f_and_df(hi)
     lo2 = jnp.where(any_near & (f_lo >= 0), jnp.maximum(lo, near_lo), lo)
@@ -115,6 +135,7 @@ def _line(pole, e, r_lo, r_hi, k, guide, centres, w, rho, zs, eps, profile, unif
         cand = rs - jnp.where(dfv == 0, 0.0, step)
         inside = (cand >= ra) & (cand <= rb)
         rs = jnp.where(change & inside, cand, rs)
+    rs = _crossing(rs, pole, e, w, rho, zs, eps)
     exiting = fa < 0
     half_sq = 0.5 * rs**2
     uni = jnp.sum(jnp.where(change, jnp.where(exiting, half_sq, -half_sq), 0.0))
@@ -177,11 +198,9 @@ def _icrs_regions(w, lens, rho, profile, n_limb, n_theta, n_r, n_gl, max_segment
     line = partial(_line, w=wl, rho=rho, zs=zs, eps=eps, profile=profile, uniform=profile.is_uniform,
                    n_r=n_r, n_newton=n_newton, gl=gl, max_segments=max_segments, centres=centres)
 
-    def per_line(p, ee, lo, hi, k, gd):
-        return line(p, ee, lo, hi, k, gd)
-
-    vals, over = jax.vmap(jax.vmap(per_line, in_axes=(None, 0, None, None, 0, None)), in_axes=(0, 0, 0, 0, 0, 0))(
-        pole, e, r_lo, r_hi, k_idx, guide)
+    limits = jax.lax.stop_gradient(jax.vmap(_line_limits)(rel, theta_mid, guide))  # (K, T) each
+    vals, over = jax.vmap(jax.vmap(line, in_axes=(None, 0, None, None, 0, 0)), in_axes=(0, 0, 0, 0, 0, 0))(
+        pole, e, r_lo, r_hi, k_idx, limits)
     per_region = jnp.sum(jnp.where(empty[:, None], 0.0, vals * weight), axis=1) / (np.pi * rho**2)
     return per_region, jnp.any(over)
 

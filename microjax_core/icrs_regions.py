@@ -66,8 +66,21 @@ def _voronoi_cuts(pole, radius, theta_mid, k, centres):
 
 
 def _wrap(a):
-    """Angle folded into [-pi, pi)."""
-    return jnp.mod(a + np.pi, 2 * np.pi) - np.pi
+    """Angle folded into [-pi, pi) (to rounding: a floor, not the slower ``fmod``)."""
+    return a - 2 * np.pi * jnp.floor((a + np.pi) * (0.5 / np.pi))
+
+
+def _angle_order(angle):
+    """``argsort(angle)`` for angles in [-pi, pi], ties (to ~1e-15 rad) by index.
+
+    One int64 key per sample (quantised angle, then index): XLA's CPU sort of a single
+    integer array is ~6x faster than the stable (value, index) sort of ``argsort``.
+    """
+    n = angle.shape[-1]
+    bits = max(int(n - 1).bit_length(), 1)
+    scale = 2.0 ** (62 - bits) / (2 * np.pi)
+    key = jnp.floor((angle + np.pi) * scale).astype(jnp.int64) * (1 << bits) + jnp.arange(n)
+    return jnp.sort(key, axis=-1) & ((1 << bits) - 1)
 
 
 def _track(z, target, zs, eps, n_steps=3):
@@ -248,49 +261,58 @@ def _parabola_extremes(v_minus, v0, v_plus):
     return lo, hi
 
 
-def _opposite_largest_gap(theta, member):
-    """The direction opposite the middle of the widest empty sector between member angles."""
-    t = jnp.sort(jnp.where(member, theta, jnp.inf))
-    n = jnp.sum(member)
-    i = jnp.arange(t.shape[0])
-    last = t[jnp.maximum(n - 1, 0)]
-    gaps = jnp.where(i < n - 1, jnp.roll(t, -1) - t, -jnp.inf)
-    gaps = jnp.where(jnp.isfinite(gaps), gaps, -jnp.inf)
+def _opposite_largest_gap(t, member):
+    """The direction opposite the middle of the widest empty sector between member angles.
+
+    ``t``: all sample angles, sorted (shared by every region with this pole).
+    """
+    n_s = t.shape[0]
+    i = jnp.arange(n_s)
+    at = jnp.where(member, i, n_s)
+    following = jnp.concatenate([jax.lax.cummin(at, reverse=True)[1:], jnp.full((1,), n_s)])
+    gaps = jnp.where(member & (following < n_s), t[jnp.minimum(following, n_s - 1)] - t, -jnp.inf)
     j = jnp.argmax(gaps)
-    wrap_gap = t[0] + 2 * np.pi - last
+    first, last = t[jnp.min(at) % n_s], t[jnp.max(jnp.where(member, i, 0))]
+    wrap_gap = first + 2 * np.pi - last
     use_wrap = wrap_gap >= gaps[j]
     centre = jnp.where(use_wrap, last + 0.5 * wrap_gap, t[j] + 0.5 * gaps[j])
-    return jnp.where(n > 0, centre + np.pi, 0.0)
+    return jnp.where(jnp.any(member), centre + np.pi, 0.0)
 
 
 def _regions(samples, triplets, guides, centres, poles):
     """Polar boxes: for each centre ``k``, ``(pole, r_lo, r_hi, theta_mid, half_width, full, empty)``."""
     points, member, margin = samples
     z_m, z_0, z_p, member3 = triplets
+    along, iso = margin
 
-    def polar(z, pole, theta_c):
-        d = z - pole
-        return jnp.abs(d), _wrap(jnp.angle(d) - theta_c)
-
-    def box(k_member, k_member3, pole):
+    def about(pole):
+        """What does not depend on the region: polar coordinates about ``pole``, margins."""
         d = points - pole
         r = jnp.abs(d)
         unit = d / jnp.where(r > 0, r, 1.0)
-        theta_c = jax.lax.stop_gradient(_opposite_largest_gap(jnp.angle(d), k_member))
-        dth = _wrap(jnp.angle(d) - theta_c)
-        along, iso = margin
+        angle = jnp.angle(d)
+        order = _angle_order(jax.lax.stop_gradient(angle))
         m_r = jnp.abs(jnp.real(along * jnp.conj(unit))) + iso
         dth_margin = (jnp.abs(jnp.imag(along * jnp.conj(unit))) + iso) / jnp.maximum(r, 1e-300)
+        (rm, am), (r0, a0), (rp, ap) = ((jnp.abs(z - pole), jnp.angle(z - pole)) for z in (z_m, z_0, z_p))
+        pr_lo, pr_hi = _parabola_extremes(rm, r0, rp)
+        return r, angle, order, m_r, dth_margin, am, a0, ap, pr_lo, pr_hi
+
+    per_pole = jax.vmap(about)(poles)  # once per pole, not once per region and pole
+
+    def box(k_member, k_member3, r, angle, order, m_r, dth_margin, am, a0, ap, pr_lo, pr_hi):
+        t_sorted = jax.lax.stop_gradient(angle)[order]
+        theta_c = jax.lax.stop_gradient(_opposite_largest_gap(t_sorted, k_member[order]))
+        dth = _wrap(angle - theta_c)
         big = jnp.inf
         r_lo = jnp.min(jnp.where(k_member, r - m_r, big))
         r_hi = jnp.max(jnp.where(k_member, r + m_r, -big))
         t_lo = jnp.min(jnp.where(k_member, dth - dth_margin, big))
         t_hi = jnp.max(jnp.where(k_member, dth + dth_margin, -big))
-        (rm, tm), (r0, t0), (rp, tp) = (polar(z, pole, theta_c) for z in (z_m, z_0, z_p))
+        tm, t0, tp = (_wrap(a - theta_c) for a in (am, a0, ap))
         # theta must not wrap within a triplet for the parabola to mean anything
         no_wrap = (jnp.abs(tm - t0) < 1.0) & (jnp.abs(tp - t0) < 1.0)
         use = k_member3 & no_wrap
-        pr_lo, pr_hi = _parabola_extremes(rm, r0, rp)
         pt_lo, pt_hi = _parabola_extremes(tm, t0, tp)
         r_lo = jnp.minimum(r_lo, jnp.min(jnp.where(use, pr_lo, big)))
         r_hi = jnp.maximum(r_hi, jnp.max(jnp.where(use, pr_hi, -big)))
@@ -303,7 +325,9 @@ def _regions(samples, triplets, guides, centres, poles):
         area = half * (r_hi**2 - r_lo**2)
         return r_lo, r_hi, theta_mid, half, full, area
 
-    boxes = jax.vmap(lambda m, m3: jax.vmap(lambda p: box(m, m3, p))(poles))(member, member3)  # (K, P)
+    # a loop over regions, not a vmap: a loop's inputs are stored once, where XLA on a CPU
+    # would fuse (so recompute) the memberships and polar coordinates into every reduction
+    boxes = jax.lax.map(lambda mm: jax.vmap(lambda *pp: box(*mm, *pp))(*per_pole), (member, member3))  # (K, P)
     area = boxes[5]
     best = jnp.argmin(jnp.where(jnp.isfinite(area), area, jnp.inf), axis=1)
     pick = lambda a: jnp.take_along_axis(a, best[:, None], axis=1)[:, 0]  # noqa: E731
@@ -327,3 +351,49 @@ def _regions(samples, triplets, guides, centres, poles):
 
     g_r, g_theta, g_window, g_mr = jax.vmap(guide_polar)(pole)
     return pole, r_lo, r_hi, theta_mid, half, full, empty, (g_r, g_theta, g_window, g_mr, g_member)
+
+
+def _interval_min(x, a, b, v):
+    """``out[l] = min(v[s] for every s with a[s] <= x[l] <= b[s])`` (``inf`` where none).
+
+    ``x`` sorted. Each interval covers a run of ``x`` indices ``[i0, i1)``: its value is
+    scattered into the two power-of-two blocks that cover the run (a sparse table, as
+    for range-minimum queries) and pushed down level by level: ``O(S + T log T)`` work
+    instead of the ``O(S T)`` of testing every sample against every line.
+    """
+    n_x = x.shape[0]
+    levels = max(int(n_x).bit_length(), 1)
+    i0 = jnp.searchsorted(x, a, side="left")
+    i1 = jnp.searchsorted(x, b, side="right")
+    count = i1 - i0
+    k = sum((count >= 2**j).astype(jnp.int32) for j in range(1, levels))  # floor(log2(count))
+    size = jnp.left_shift(1, k)
+    drop = count <= 0
+    lev = jnp.where(drop, levels, k)  # an out-of-range level: the update is dropped
+    table = jnp.full((levels, n_x), jnp.inf, v.dtype)
+    table = table.at[lev, i0].min(v, mode="drop").at[lev, i1 - size].min(v, mode="drop")
+    for j in range(levels - 1, 0, -1):
+        h = 2 ** (j - 1)
+        shifted = jnp.concatenate([jnp.full((h,), jnp.inf, v.dtype), table[j, :-h]])
+        table = table.at[j - 1].set(jnp.minimum(table[j - 1], jnp.minimum(table[j], shifted)))
+    return table[0]
+
+
+def _line_limits(rel, theta_mid, guide):
+    """Per line of one region: the ``r`` range that boundary samples near its angle allow.
+
+    A sample at angle ``theta_s`` with window ``win_s`` vouches for the lines within
+    ``win_s`` of it (mod 2 pi). ``rel``: the region's line angles relative to
+    ``theta_mid`` (sorted). Returns ``(near_lo, near_hi, any_near)`` per line.
+    """
+    g_r, g_theta, g_window, g_mr, g_member = guide
+    g_rel = _wrap(g_theta - theta_mid)
+    all_round = g_window >= np.pi
+    a = jnp.concatenate([jnp.where(all_round, -jnp.inf, g_rel - g_window + 2 * np.pi * j) for j in (-1, 0, 1)])
+    b = jnp.concatenate([jnp.where(all_round, jnp.inf, g_rel + g_window + 2 * np.pi * j) for j in (-1, 0, 1)])
+    use = jnp.concatenate([g_member & (~all_round | (j == 0)) for j in (-1, 0, 1)])
+    a = jnp.where(use, a, jnp.inf)  # an empty interval
+    b = jnp.where(use, b, -jnp.inf)
+    near_lo = _interval_min(rel, a, b, jnp.tile(g_r - g_mr, 3))
+    near_hi = -_interval_min(rel, a, b, -jnp.tile(g_r + g_mr, 3))
+    return near_lo, near_hi, jnp.isfinite(near_lo)
