@@ -11,6 +11,8 @@ so each root index traces one continuous branch.
 """
 from __future__ import annotations
 
+from functools import partial
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -36,8 +38,11 @@ def _critical_polynomial(phase, zs, eps):
     return lead - _pad(rest, 2 * n + 1)
 
 
+@partial(jax.jit, static_argnames=("n_points", "max_iter"))
 def critical_curves_and_caustics(lens: _Lens, *, n_points: int = 1000, max_iter: int = 100):
     """Critical curves and caustics, each complex of shape ``(n_points, 2 n_lenses)``.
+
+    Jitted (``n_points``, ``max_iter`` static): called op by op, its scan compiled anew per lens.
 
     Column ``j`` is one branch traced over ``n_points`` phases in ``[0, 2 pi)``;
     plot ``z[:, j]`` per branch (branches join end to end into closed curves).

@@ -1,7 +1,7 @@
 """Stage 3 of the staged fit: binary and triple modes, and their parallax refits (DESIGN.md §5.2).
 
 ``binary_modes``: a grid of 2L1S starts seeded by the anomaly (``search.binary_seeds``),
-ranked on thinned data, the best distinct ones optimised, close/wide partners added,
+ranked on thinned data (``objective.ranked_chi2``: all starts on a quarter of it, the best tenth on all), the best distinct ones optimised, close/wide partners added,
 optionally refined with a finite source. ``triple_modes``: a third body seeded from the
 best binary's residual anomaly (``search.triple_seeds``). ``with_parallax``: every mode
 refitted with annual parallax on both sides of the lens axis. ``config``: a
@@ -15,7 +15,7 @@ import time
 import numpy as np
 
 from .models import ModelSpec
-from .objective import FitData, batched_chi2, batched_chi2_finite_source
+from .objective import FitData, batched_chi2_finite_source, ranked_chi2
 from .search import N_GENERIC_SEEDS, Mode, anomaly, binary_seeds, optimise, triple_seeds
 
 __all__ = ["binary_modes", "triple_modes", "with_parallax"]
@@ -39,7 +39,7 @@ def binary_modes(seed_modes, data: FitData, search: FitData, t_anomaly: float, c
     blocks = [binary_seeds(m, t_anomaly) for m in seed_modes]
     seeds = np.concatenate(blocks)
     seeded = np.concatenate([np.arange(len(b)) < len(b) - N_GENERIC_SEEDS for b in blocks])  # by the anomaly
-    chi = batched_chi2(spec, seeds, search)
+    chi = ranked_chi2(spec, seeds, search)  # ranking scores: the best tenth's chi^2 on all of search
     order = np.argsort(np.where(np.isfinite(chi), chi, np.inf))
     starts = []
     for i in order:
@@ -173,7 +173,7 @@ def triple_modes(binary: Mode, data: FitData, search: FitData, config,
     spec = ModelSpec("3L1S", method="point")
     t_res = anomaly(binary, data)["t"]
     seeds = triple_seeds(binary, t_res)
-    chi = batched_chi2(spec, seeds, search)
+    chi = ranked_chi2(spec, seeds, search)  # ranking scores: the best tenth's chi^2 on all of search
     order = np.argsort(np.where(np.isfinite(chi), chi, np.inf))
     starts = []
     third = ("log_s13", "log_q3", "psi")

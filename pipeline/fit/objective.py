@@ -17,7 +17,8 @@ import microjax_core as mc
 
 from .models import ModelSpec, model_lens, model_magnification, model_trajectory, physical
 
-__all__ = ["FitData", "pack", "bucket", "chi2_function", "batched_chi2", "batched_chi2_finite_source",
+__all__ = ["FitData", "pack", "bucket", "chi2_function", "batched_chi2", "ranked_chi2", "every_nth",
+           "batched_chi2_finite_source",
            "value_and_grad_function", "fluxes_function",
            "gauss_newton_function", "sequential_jacobian", "jacobian_function",
            "residuals_function",
@@ -136,6 +137,39 @@ def batched_chi2(spec: ModelSpec, thetas, data: FitData, *, block: int = GRID_BL
     (one compiled shape per block size in use)."""
     padded, n = _pad_rows(thetas, block)
     return np.asarray(_batched(spec)(jnp.asarray(padded), data))[:n]
+
+
+def every_nth(data: FitData, n: int) -> FitData:
+    """Every ``n``-th epoch of each dataset (padding stays masked): a coarse copy of ``data``."""
+    return FitData(data.t[:, ::n], data.flux[:, ::n], data.err[:, ::n], data.mask[:, ::n], data.offsets[..., ::n],
+                   data.fb_min)
+
+
+def ranked_chi2(spec: ModelSpec, thetas, data: FitData, *, coarse: int = 4, keep: float = 0.1,
+                min_keep: int = GRID_BLOCK) -> np.ndarray:
+    """Scores for ranking many starts, in two passes: every row's ``chi2`` on every ``coarse``-th epoch, then
+    the best ``keep`` of them (at least ``min_keep``, rounded up to whole blocks) on all of ``data``.
+
+    The rows kept score their ``chi2`` on ``data``; the others score above every kept row, in their coarse
+    order (``inf`` where the coarse ``chi2`` is not finite), so sorting by the score ranks as the full
+    ``chi2`` would wherever the coarse pass kept the winners (a tenth of the rows, against the few starts
+    taken from the top). ~2.7x less work than ``batched_chi2`` on every row for a 2L1S search grid
+    (7,780 rows on 512 epochs)."""
+    thetas = np.asarray(thetas, float)
+    n = thetas.shape[0]
+    if n <= min_keep or coarse <= 1:
+        return batched_chi2(spec, thetas, data)
+    rough = batched_chi2(spec, thetas, every_nth(data, coarse))
+    order = np.argsort(np.where(np.isfinite(rough), rough, np.inf), kind="stable")
+    m = max(min_keep, int(np.ceil(keep * n)))
+    top = order[: GRID_BLOCK * int(np.ceil(m / GRID_BLOCK))]  # batched_chi2 pads to whole blocks anyway
+    out = np.full(n, np.inf)
+    out[top] = batched_chi2(spec, thetas[top], data)
+    rest = order[top.size:]
+    finite = np.isfinite(out[top])
+    ceiling = np.max(out[top][finite]) if finite.any() else 0.0
+    out[rest] = np.where(np.isfinite(rough[rest]), ceiling + 1.0 + np.arange(rest.size), np.inf)
+    return out
 
 
 def _pad_rows(thetas, block):

@@ -41,7 +41,12 @@ class SamplerSettings:
     num_chains: int = 2
     max_tree_depth: int = 6
     target_accept_prob: float = 0.85
-    dense_mass: bool = True
+    dense_mass: bool = True  # the mass matrix's form where it is adapted
+    # adapt the mass matrix in warm-up (numpyro's windowed estimate)? Off by default: the sampler's coordinates
+    # are already whitened by the Fisher matrix at the mode, and a 150-step warm-up leaves numpyro one
+    # 25-draw window to estimate a dense matrix from, which made trajectories longer, not shorter
+    # (benchmarks/RESULTS.md: 20-30% fewer leapfrog steps per draw and equal or higher ESS without it)
+    adapt_mass_matrix: bool = False
     chunk: int = 20  # transitions per compiled call: the granularity of progress reports and of a deadline
 
 
@@ -148,8 +153,8 @@ class SamplingBudgetExceeded(RuntimeError):
 
 @lru_cache(maxsize=None)
 def _nuts_programs(spec: ModelSpec, settings: SamplerSettings, sequential: bool):
-    """``(init, chunk)``: numpyro's NUTS kernels (``hmc(potential_fn_gen=..., algo="NUTS")``: windowed step-size
-    and dense mass adaptation) compiled once per model, settings and data shape.
+    """``(init, chunk)``: numpyro's NUTS kernels (``hmc(potential_fn_gen=..., algo="NUTS")``: step-size adaptation,
+    and windowed mass adaptation if ``settings.adapt_mass_matrix``) compiled once per model, settings and data shape.
 
     ``init(keys, args)`` starts every chain; ``chunk(states, args, n)`` advances each by ``n <=
     settings.chunk`` transitions (a ``lax.scan`` of ``settings.chunk`` steps, the steps past
@@ -167,6 +172,7 @@ def _nuts_programs(spec: ModelSpec, settings: SamplerSettings, sequential: bool)
 
     def init(key, args):  # also sets the sample kernel's warm-up schedule
         return init_kernel(z0, settings.num_warmup, dense_mass=settings.dense_mass,
+                           adapt_mass_matrix=settings.adapt_mass_matrix,
                            target_accept_prob=settings.target_accept_prob, max_tree_depth=settings.max_tree_depth,
                            model_args=args, rng_key=key)
 
@@ -239,7 +245,7 @@ def fisher_scale(mode: Mode, data: FitData, y, lo, hi, *, gauss_newton: bool = F
     if not np.all(np.isfinite(lam)):
         raise FloatingPointError("the chi^2 Hessian at the mode is not finite")
     # a direction the data do not constrain (e.g. ln q of an undetectable planet) gets a width of
-    # MAX_SCALE sampler units, not 1/sqrt(tiny): NUTS's warm-up then adapts it
+    # MAX_SCALE sampler units, not 1/sqrt(tiny) (about the width a uniform prior has in its logistic coordinate)
     lam = np.maximum(lam, 1.0 / MAX_SCALE**2)
     return vec / np.sqrt(lam)
 

@@ -148,3 +148,24 @@ def test_finite_source_grid_chi2_equals_one_row_at_a_time():
         one = float(chi2_function(spec)(jnp.asarray(rows[i]), data))
         assert abs(got[i] / one - 1) < 1e-9, (i, got[i], one)
     assert got.shape == (rows.shape[0],) and np.argmin(got) == rows.shape[0] // 2
+
+
+def test_two_pass_ranking_keeps_the_full_chi2_order_of_the_best_rows():
+    """``ranked_chi2``: the rows it keeps score their chi^2 on all epochs (``batched_chi2``, computed
+    independently here), every other row scores above them, and the best rows come out in the full order."""
+    from pipeline.fit.objective import batched_chi2, every_nth, ranked_chi2
+
+    spec = ModelSpec("1L1S")
+    truth = np.array([10.0, np.log(20.0), 0.15])
+    data = pack(_datasets(np.r_[truth, 0.0, 0.0], ModelSpec("1L1S", parallax=True))[:1])
+    rng = np.random.default_rng(3)
+    rows = truth + rng.normal(size=(1500, 3)) * [3.0, 0.3, 0.1]
+    full = batched_chi2(spec, rows, data)
+    score = ranked_chi2(spec, rows, data, coarse=4, keep=0.1, min_keep=64)
+    kept = np.isclose(score, full, rtol=1e-12, atol=0)
+    assert kept.sum() >= 150  # a tenth of the rows, rounded up to whole blocks of 512
+    assert np.all(score[~kept & np.isfinite(score)] > score[kept].max())
+    assert list(np.argsort(score)[:20]) == list(np.argsort(full)[:20])
+    coarse = every_nth(data, 4)
+    assert coarse.t.shape[1] == data.t.shape[1] // 4
+    np.testing.assert_array_equal(np.asarray(coarse.t)[0], np.asarray(data.t)[0, ::4])
