@@ -1,11 +1,11 @@
 """Stage 3 of the staged fit: binary and triple modes, and their parallax refits (DESIGN.md §5.2).
 
 ``binary_modes``: a grid of 2L1S starts seeded by the anomaly (``search.binary_seeds``),
-ranked on thinned data (``objective.ranked_chi2``: all starts on a quarter of it, the best tenth on all), the best distinct ones optimised, close/wide partners added,
-optionally refined with a finite source. ``triple_modes``: a third body seeded from the
-best binary's residual anomaly (``search.triple_seeds``). ``with_parallax``: every mode
-refitted with annual parallax on both sides of the lens axis. ``config``: a
-``staged.FitConfig``.
+ranked on thinned data (``objective.ranked_chi2``: all starts on a quarter of it, the best
+tenth on all), the best distinct ones optimised, close/wide partners added, optionally
+refined with a finite source. ``triple_modes``: a third body seeded from the best binary's
+residual anomaly (``search.triple_seeds``). ``with_parallax``: every mode refitted with
+annual parallax on both sides of the lens axis. ``config``: a ``staged.FitConfig``.
 """
 from __future__ import annotations
 
