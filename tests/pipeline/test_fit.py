@@ -160,6 +160,51 @@ def test_a_spent_sampling_budget_is_an_unconverged_row_with_its_reason(single_le
     assert "budget 0 s per mode" in sol.error_msg[0] and res.posterior.num_rows == 0
 
 
+def test_what_follows_a_first_nuts_run():
+    """The staged fit's rules after a mode's first run: continue slow chains, re-run divergent ones with a finer
+    step, leave converged, depth-limited or budget-stopped ones alone."""
+    from pipeline.fit.sample import Posterior
+    from pipeline.fit.staged import divergence_rerun_settings, next_sampling_step
+
+    def post(r_hat=1.0, div=0, steps=7.0, stopped=""):
+        return Posterior({}, r_hat, 300.0, 300.0, div, 1.0, mean_steps=steps, stopped=stopped)
+
+    config = FitConfig()  # max_tree_depth 6: at most 63 steps per draw
+    assert next_sampling_step(post(), config) == ("", "")
+    assert next_sampling_step(post(r_hat=1.03), config) == ("extend", "")
+    assert next_sampling_step(post(r_hat=1.03, div=4), config) == ("rerun", "")
+    assert next_sampling_step(post(div=1), config) == ("rerun", "")
+    action, reason = next_sampling_step(post(div=2, steps=60.0), config)
+    assert action == "" and "depth limit (60 steps per draw)" in reason
+    assert next_sampling_step(post(r_hat=1.5, stopped="sampling deadline reached"), config) == ("", "")
+    assert next_sampling_step(post(div=3), replace(config, extend_unconverged=False)) == ("", "")
+    again = divergence_rerun_settings(config.sampler)
+    assert again.target_accept_prob == pytest.approx(0.95)  # 0.85 -> a third of the rejection rate
+    assert (again.num_warmup, again.num_samples) == (config.sampler.num_warmup, config.sampler.num_samples)
+
+
+def test_divergent_chains_are_sampled_again_with_the_finer_step(single_lens_event, monkeypatch):
+    """A first run with divergences (forced here) is replaced by the re-run's draws and diagnostics."""
+    import pipeline.fit.staged as staged
+
+    datasets, _ = single_lens_event
+    calls, real = [], staged.run_nuts
+
+    def recorded(mode, data, settings, **kw):
+        post = real(mode, data, settings, **kw)
+        calls.append((settings, post))
+        return replace(post, n_divergences=5) if len(calls) == 1 else post
+
+    monkeypatch.setattr(staged, "run_nuts", recorded)
+    sampler = SamplerSettings(num_warmup=60, num_samples=40)
+    sol = fit_event(datasets, FitConfig(model="1L1S", sampler=sampler), event_id=9).solutions.to_pandas()
+    assert len(calls) == 2
+    assert calls[1][0] == replace(sampler, target_accept_prob=pytest.approx(0.95))
+    rerun = calls[1][1]
+    assert sol.n_divergences[0] == rerun.n_divergences and sol.r_hat_max[0] == rerun.r_hat_max
+    assert sol.n_samples[0] == 40
+
+
 def _crossing_event(seed=2):
     """FSPL with u0 = 0.004 < rho = 0.012 (A_max ~ 2/rho), 12-minute cadence over 30 days (3,570 points)."""
     import pandas as pd

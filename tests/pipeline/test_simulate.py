@@ -7,7 +7,7 @@ import microjax_core as mc
 from pipeline import schema
 from pipeline.ephemeris import roman_ephemeris
 from pipeline.simulate import PRESETS, W149, get_preset, parse_mix, read_survey, write_survey
-from pipeline.simulate.survey import MIN_BUCKET, observe
+from pipeline.simulate.survey import BLOCK, observe
 
 
 @pytest.mark.parametrize("name, days, cadence, exposure, fields", [
@@ -90,8 +90,8 @@ def test_light_curves_are_fs_A_plus_fb_plus_noise(survey):
         o = obs[obs["event_id"] == t["event_id"]]
         w = mc.source_trajectory(jnp.asarray(o["bjd"].to_numpy()), t["t0"], t["tE"], t["u0"], t["alpha"])
         lens = mc.PointLens() if t["model_type"] == "1L1S" else mc.BinaryLens(float(t["s"]), float(t["q"]))
-        # padded to the simulator's length bucket (far from the lens): one compile per bucket, not per event
-        size = max(MIN_BUCKET, 1 << int(np.ceil(np.log2(w.size))))
+        # in one padded call (far from the lens), where the simulator evaluates BLOCK points at a time
+        size = BLOCK * -(-w.size // BLOCK)
         padded = jnp.concatenate([w, jnp.full(size - w.size, 1e3 + 0j)])
         a = np.asarray(mc.magnification(padded, lens, float(t["rho"])))[:w.size]
         pull = (o["flux"].to_numpy() - (t["fs_W149"] * a + t["fb_W149"])) / o["flux_err"].to_numpy()
