@@ -15,7 +15,7 @@ def compile_cache(tmp_path_factory):
     ``~/.cache/microjax-survey`` would be. The first process compiles; later ones load."""
     cache = str(tmp_path_factory.mktemp("jax-compilation-cache"))
     return {"MICROJAX_SURVEY_CACHE": cache, "JAX_COMPILATION_CACHE_DIR": cache,
-            "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "1"}
+            "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0"}
 
 
 # The files that start Dask clusters and command-line processes run minutes each: first, so

@@ -15,11 +15,12 @@ def configure(*, x64: bool = True, platform: str | None = None, log_level: str =
 
     jax.config.update("jax_enable_x64", x64)
     # Reuse compiled kernels across runs (the finite-source kernels take tens of seconds
-    # to compile): JAX's persistent cache, off with MICROJAX_SURVEY_CACHE=off.
+    # to compile, the fit's hundreds of small programs seconds together): JAX's persistent cache, every program in
+    # it, off with MICROJAX_SURVEY_CACHE=off.
     cache = os.environ.get("MICROJAX_SURVEY_CACHE", os.path.join(os.path.expanduser("~"), ".cache", "microjax-survey"))
     if cache.lower() != "off":
         jax.config.update("jax_compilation_cache_dir", cache)
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 1.0)
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
     level = getattr(logging, log_level.upper())
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     for name in ("distributed", "bokeh", "tornado"):  # Dask logs at INFO by default

@@ -23,12 +23,34 @@ __all__ = ["binary_modes", "triple_modes", "with_parallax"]
 log = logging.getLogger(__name__)
 
 
+def _mirror(theta, spec) -> np.ndarray:
+    """The mirror image about the lens axis, ``(u0, alpha[, psi]) -> (-u0, -alpha[, -psi])``: the same ``A(t)``
+    without parallax (``with_parallax``)."""
+    out = np.array(theta, float)
+    for name in ("u0", "alpha", "psi"):
+        if name in spec.names:
+            out[spec.names.index(name)] *= -1.0
+    return out
+
+
+def _close(a, b, idx) -> bool:
+    """Within 0.05 of the first coordinate (ln s), 0.3 of the second (ln q) and 0.2 rad of the third (an angle)."""
+    da = np.angle(np.exp(1j * (a[idx[2]] - b[idx[2]])))
+    return abs(a[idx[0]] - b[idx[0]]) < 0.05 and abs(a[idx[1]] - b[idx[1]]) < 0.3 and abs(da) < 0.2
+
+
 def _distinct(theta, kept, spec, names=("log_s", "log_q", "alpha")):
-    """``theta`` differs from every row of ``kept`` by > 0.05 in ln s, 0.3 in ln q or 0.2 rad in the angle."""
-    i_s, i_q, i_a = (spec.names.index(n) for n in names)
+    """``theta`` differs from every row of ``kept`` by > 0.05 in ln s, 0.3 in ln q or 0.2 rad in the angle, and
+    (without parallax) so does its mirror image of the same-sign ``u0`` (``_mirror``): a mode and its mirror
+    are one solution, whose probability a second row would halve."""
+    idx = [spec.names.index(n) for n in names]
+    mirror = None if spec.parallax else _mirror(theta, spec)
+    i_u = spec.names.index("u0")
     for k in kept:
-        da = np.angle(np.exp(1j * (theta[i_a] - k[i_a])))
-        if abs(theta[i_s] - k[i_s]) < 0.05 and abs(theta[i_q] - k[i_q]) < 0.3 and abs(da) < 0.2:
+        if _close(theta, k, idx):
+            return False
+        if mirror is not None and _close(mirror, k, idx) and \
+                abs(mirror[i_u] - k[i_u]) <= 0.5 * max(abs(mirror[i_u]), abs(k[i_u])) + 1e-3:
             return False
     return True
 
