@@ -16,7 +16,7 @@ from pathlib import Path
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="demo-output", help="directory for the survey, catalog and plots")
-    p.add_argument("--events", type=int, default=12, help="events to simulate (default 12; --events 30 takes ~16 min on 2 cores)")
+    p.add_argument("--events", type=int, default=30, help="events to simulate (default 30: ~9-10 min on 2 cores)")
     p.add_argument("--mix", default="1L1S=0.6,2L1S=0.2,planet=0.2", help="class mix of the simulated survey")
     p.add_argument("--workers", type=int, default=None, help="local Dask workers (default: one per core)")
     p.add_argument("--seed", type=int, default=2026, help="simulation seed (default 2026)")
