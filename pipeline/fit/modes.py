@@ -40,9 +40,9 @@ def _close(a, b, idx) -> bool:
 
 
 def _distinct(theta, kept, spec, names=("log_s", "log_q", "alpha")):
-    """``theta`` differs from every row of ``kept`` by > 0.05 in ln s, 0.3 in ln q or 0.2 rad in the angle, and
-    (without parallax) so does its mirror image of the same-sign ``u0`` (``_mirror``): a mode and its mirror
-    are one solution, whose probability a second row would halve."""
+    """``theta`` differs from every row of ``kept`` by > 0.05 in ln s, 0.3 in ln q or 0.2 rad in the angle, and,
+    without parallax, so does its mirror image (``_mirror``) wherever that has the row's ``u0`` to within half
+    its size: a mode and its mirror are one solution, whose probability a second row would halve."""
     idx = [spec.names.index(n) for n in names]
     mirror = None if spec.parallax else _mirror(theta, spec)
     i_u = spec.names.index("u0")
