@@ -237,12 +237,10 @@ def with_parallax(modes: list[Mode], data: FitData, config) -> list[Mode]:
     out = []
     for m in modes:
         spec = ModelSpec(m.spec.model_type, finite_source=m.spec.finite_source, parallax=True, method=m.spec.method)
-        i_u, i_a = spec.names.index("u0"), spec.names.index("alpha")
-        for sign in (1.0, -1.0):
+        for mirrored in (False, True):
             th = np.r_[m.theta, 0.0, 0.0]
-            th[i_u], th[i_a] = sign * th[i_u], sign * th[i_a]
-            if "psi" in spec.names:  # the mirror image of a triple lens: lens 3 reflected too
-                th[spec.names.index("psi")] *= sign
+            if mirrored:  # piE = 0 stays 0
+                th = _mirror(th, spec)
             r = optimise(spec, th, data, maxiter=200, gradient=not spec.finite_source)
             r.label = f"{m.label},u0{'+' if r.value('u0') > 0 else '-'}"
             out.append(r)
