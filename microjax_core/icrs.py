@@ -7,15 +7,20 @@ For ONE source position ``w`` of radius ``rho``:
 1. **Limb and regions** (``icrs_regions``): polar boxes, one per Voronoi cell of the
    source centre's roots, fitted to the images' boundary samples.
 2. **Lines**: each region gets ``n_theta`` lines of constant ``theta``. The region's
-   ``theta`` range is cut where the Voronoi bisectors cross it, and every piece is
+   ``theta`` range is cut where the Voronoi bisectors cross it and where its boundary
+   turns back in ``theta`` inside it (``_interior_tangents``); sectors no boundary sample
+   vouches for, and pieces outside the cell, get no lines; every other piece is
    mapped by ``theta = a + l (1 + sin(pi u/2))/2``: the chord length's square-root
    edges (tangent points at the region's ends) and jumps (a cut across an image) sit
    where ``dtheta/du`` vanishes. Along a line, clipped exactly to the Voronoi cell
    (an interval: the cell is convex, the line straight) and narrowed to the ``r``
-   range that boundary samples at that angle allow, ``d(r)**2 - rho**2`` is sampled
-   at ``n_r`` nodes; each sign change (the first ``2 max_segments`` of a line) is refined
-   by Newton steps (safeguarded to its bracket, on fixed parameters; the crossing's
-   derivative is the implicit-function one, ``-f_p/f_r``, ``_crossing``);
+   range that boundary samples at that angle allow, ``d(r)**2 - rho**2`` and its slope
+   are sampled at ``n_r`` nodes, plus one node in each of the two intervals whose cubic
+   Hermite interpolant hides a pair of crossings (a thin sliver of image between nodes);
+   each sign change (the first ``2 max_segments`` of a line) starts at the root of that
+   interpolant and is refined by Newton steps (safeguarded to its bracket, on fixed
+   parameters; the crossing's derivative is the implicit-function one, ``-f_p/f_r``,
+   ``_crossing``);
    a uniform source contributes exactly ``(r_out**2 - r_in**2)/2`` per inside
    segment. Limb darkening adds the brightness minus its limb value, integrated by
    Gauss-Legendre in ``x = sin(pi t/2)**2`` along each segment (smooth although the
@@ -39,12 +44,12 @@ import jax.numpy as jnp
 import numpy as np
 
 from .limb_darkening import as_profile
-from .icrs_regions import _boundary, _line_limits, _regions, _resampled_limb, _theta_nodes, _voronoi_cuts
+from .icrs_regions import _boundary, _cell_clip, _line_limits, _regions, _resampled_limb, _theta_nodes, _voronoi_cuts
 from .point_source import DEFAULT_IMAGE_TOL, DEFAULT_MAX_ITER, _images_local, _shear, lens_equation
 
 __all__ = ["ICRSResult", "icrs_magnification", "ICRS_DEFAULTS"]
 
-ICRS_DEFAULTS = dict(n_limb=128, n_theta=64, n_r=24, n_gl=8, max_segments=4, n_newton=3)
+ICRS_DEFAULTS = dict(n_limb=128, n_theta=64, n_r=16, n_gl=8, max_segments=4, n_newton=3)
 
 
 class ICRSResult(NamedTuple):
@@ -85,20 +90,68 @@ def _crossing_jvp(primals, tangents):
     return r, jnp.where(slope == 0, 0.0, -df / jnp.where(slope == 0, 1.0, slope))
 
 
+_HERMITE_T = (np.arange(4) + 0.5) / 4
+_HERMITE = np.stack([2 * _HERMITE_T**3 - 3 * _HERMITE_T**2 + 1, _HERMITE_T**3 - 2 * _HERMITE_T**2 + _HERMITE_T,
+                     -2 * _HERMITE_T**3 + 3 * _HERMITE_T**2, _HERMITE_T**3 - _HERMITE_T**2])  # (4, 4)
+MISSED_PAIRS = 2  # node intervals per line searched for a pair of crossings between their nodes
+
+
+def _nodes_with_missed_pairs(r, f_and_df):
+    """The line's nodes ``r`` and ``f(r)``, with one extra node in each of the ``MISSED_PAIRS``
+    node intervals most likely to hide a pair of crossings (both ends on the same side of the
+    boundary, the cubic Hermite interpolant of ``f`` and ``df/dr`` dipping to the other side:
+    a thin piece of an image, or a thin gap between two, between nodes). Where the extra
+    node confirms it, the interval holds two sign changes that are refined like any other.
+    Returns ``(r, f, df/dr)`` at ``2 len(r) - 1`` nodes (an unused extra node repeats its left node).
+    """
+    f, df = f_and_df(r)
+    fa, fb = f[:-1], f[1:]
+    h = r[1:] - r[:-1]
+    coef = jnp.stack([fa, df[:-1] * h, fb, df[1:] * h], axis=1)  # (n - 1, 4)
+    side = jnp.where(fa > 0, 1.0, -1.0)
+    p = (coef @ jnp.asarray(_HERMITE)) * side[:, None]  # > 0: the ends' side
+    k = jnp.argmin(p, axis=1)
+    score = jnp.min(p, axis=1) / jnp.maximum(jnp.minimum(jnp.abs(fa), jnp.abs(fb)), 1e-300)
+    suspect = ((fa > 0) == (fb > 0)) & (score < 0.25)
+    n_pick = min(MISSED_PAIRS, fa.shape[0])
+    _, pick = jax.lax.top_k(jnp.where(suspect, -score, -jnp.inf), n_pick)
+    r_new = r[pick] + h[pick] * jnp.asarray(_HERMITE_T)[k[pick]]
+    f_new, df_new = f_and_df(r_new)
+    use = suspect[pick]
+    r_mid = r[:-1].at[pick].set(jnp.where(use, r_new, r[pick]))
+    f_mid = fa.at[pick].set(jnp.where(use, f_new, fa[pick]))
+    df_mid = df[:-1].at[pick].set(jnp.where(use, df_new, df[pick]))
+
+    def interleave(a, mid):
+        return jnp.concatenate([jnp.stack([a[:-1], mid], axis=1).reshape(-1), a[-1:]])
+
+    return interleave(r, r_mid), interleave(f, f_mid), interleave(df, df_mid)
+
+
+def _hermite_root(fa, ma, fb, mb, n_steps=4):
+    """The root in [0, 1] of the cubic Hermite interpolant with values ``fa, fb`` (opposite
+    signs) and slopes ``ma, mb`` (per unit ``t``) at its ends: Newton on the cubic,
+    safeguarded by bisection of the bracket. Exact for a quadratic ``f``, so a crossing
+    next to a shallow minimum (a line grazing an image) starts where the secant cannot."""
+    lo, hi = jnp.zeros_like(fa), jnp.ones_like(fa)
+    sign_lo = fa < 0
+    t = jnp.clip(fa / jnp.where(fa == fb, 1.0, fa - fb), 0.0, 1.0)
+    for _ in range(n_steps):
+        t2, t3 = t * t, t * t * t
+        p = fa * (2 * t3 - 3 * t2 + 1) + ma * (t3 - 2 * t2 + t) + fb * (3 * t2 - 2 * t3) + mb * (t3 - t2)
+        dp = 6 * (fa - fb) * (t2 - t) + ma * (3 * t2 - 4 * t + 1) + mb * (3 * t2 - 2 * t)
+        same = (p < 0) == sign_lo
+        lo, hi = jnp.where(same, t, lo), jnp.where(same, hi, t)
+        cand = t - p / jnp.where(dp == 0, 1.0, dp)
+        t = jnp.where((dp != 0) & (cand > lo) & (cand < hi), cand, 0.5 * (lo + hi))
+    return t
+
+
 def _line(pole, e, r_lo, r_hi, k, limits, centres, w, rho, zs, eps, profile, uniform, n_r, n_newton, gl,
           max_segments):
     """Integral of brightness * r dr along ``pole + r e``, ``r`` in [r_lo, r_hi] ∩ cell ``k``,
     narrowed to where boundary samples near this line's angle say the image can be."""
-    # exact Voronoi clip: |z - c_k|^2 <= |z - c_j|^2 is linear in r along the line
-    a0 = jnp.abs(pole - centres[k]) ** 2 - jnp.abs(pole - centres) ** 2
-    b = 2 * jnp.real((centres - centres[k]) * jnp.conj(e))
-    other = jnp.arange(centres.shape[0]) != k
-    safe_b = jnp.where(b == 0, 1.0, b)
-    bound = -a0 / safe_b
-    hi = jnp.minimum(r_hi, jnp.min(jnp.where(other & (b > 0), bound, jnp.inf)))
-    lo = jnp.maximum(r_lo, jnp.max(jnp.where(other & (b < 0), bound, -jnp.inf)))
-    blocked = jnp.any(other & (b == 0) & (a0 > 0))
-    ok = (hi > lo) & ~blocked
+    lo, hi, ok = _cell_clip(pole, e, r_lo, r_hi, k, centres)  # exact Voronoi clip
     lo = jnp.where(ok, lo, 0.0)
     hi = jnp.where(ok, hi, 0.0)
 
@@ -122,22 +175,25 @@ def _line(pole, e, r_lo, r_hi, k, limits, centres, w, rho, zs, eps, profile, uni
     hi = jnp.where(ok, hi2, 0.0)
 
     s = jnp.linspace(0.0, 1.0, n_r)
-    r = lo + (hi - lo) * s
-    f, _ = f_and_df(r)
+    r, f, df = _nodes_with_missed_pairs(lo + (hi - lo) * s, f_and_df)
+    n_nodes = r.shape[0]
     fa, fb = f[:-1], f[1:]
     ra, rb = r[:-1], r[1:]
     change = (fa < 0) != (fb < 0)
     denom = jnp.where(change, fa - fb, 1.0)
     rs = jnp.where(change, ra + (rb - ra) * fa / denom, ra)
-    # Newton and the crossing's derivative only on the first ``n_fine`` sign changes (a line
-    # crosses the boundary a few times, not at each of its n_r - 1 intervals: 3x fewer lens-equation
-    # evaluations); changes past them (none in practice) keep their secant value
-    n_fine = min(2 * max_segments, n_r - 1)
+    # the root of the cubic Hermite interpolant, then Newton and the crossing's derivative,
+    # only on the first ``n_fine`` sign changes (a line crosses the boundary a few times, not at
+    # each of its intervals: 3x fewer lens-equation evaluations); changes past them (none in
+    # practice) keep their secant value
+    n_fine = min(2 * max_segments, n_nodes - 1)
     order = jnp.cumsum(change) - 1
     slot = jnp.where(change & (order < n_fine), order, n_fine)
-    at = jnp.zeros((n_fine + 1,), jnp.int32).at[slot].set(jnp.arange(n_r - 1, dtype=jnp.int32))[:n_fine]
+    at = jnp.zeros((n_fine + 1,), jnp.int32).at[slot].set(jnp.arange(n_nodes - 1, dtype=jnp.int32))[:n_fine]
     fine = jnp.arange(n_fine) < jnp.sum(change)
-    ra_f, rb_f, rf = ra[at], rb[at], rs[at]
+    ra_f, rb_f = ra[at], rb[at]
+    h_f = rb_f - ra_f
+    rf = ra_f + h_f * _hermite_root(fa[at], df[:-1][at] * h_f, fb[at], df[1:][at] * h_f)
     for _ in range(n_newton):
         fv, dfv = f_and_df(rf)
         step = fv / jnp.where(dfv == 0, 1.0, dfv)
@@ -145,7 +201,7 @@ def _line(pole, e, r_lo, r_hi, k, limits, centres, w, rho, zs, eps, profile, uni
         inside = (cand >= ra_f) & (cand <= rb_f)
         rf = jnp.where(fine & inside, cand, rf)
     rf = _crossing(rf, pole, e, w, rho, zs, eps)
-    rs = rs.at[jnp.where(fine, at, n_r - 1)].set(rf, mode="drop")
+    rs = rs.at[jnp.where(fine, at, n_nodes - 1)].set(rf, mode="drop")
     exiting = fa < 0
     half_sq = 0.5 * rs**2
     uni = jnp.sum(jnp.where(change, jnp.where(exiting, half_sq, -half_sq), 0.0))
@@ -194,14 +250,25 @@ def _icrs_regions(w, lens, rho, profile, n_limb, n_theta, n_r, n_gl, max_segment
     phi0 = jnp.asarray(2 * np.pi * (np.arange(n0) + 0.5) / n0)
     phi = _resampled_limb(phi0, *limb_images(phi0), n_limb, rho, zs, eps)
     z_l, ok_l = limb_images(phi)
-    samples, triplets, guides = _boundary(z_l, ok_l, wl, rho, phi, zs, eps, centres)
+    samples, triplets, guides, chain = _boundary(z_l, ok_l, wl, rho, phi, zs, eps, centres)
     poles = jnp.concatenate([zs, -origin[None]])
-    pole, r_lo, r_hi, theta_mid, half, full, empty, guide = _regions(samples, triplets, guides, centres, poles)
+    pole, r_lo, r_hi, theta_mid, half, full, empty, guide, tangents, sectors = _regions(samples, triplets, guides, centres,
+                                                                                poles, chain)
     gl = tuple(jnp.asarray(a) for a in _gauss_legendre_sin2(n_gl))
     k_all = jnp.arange(centres.shape[0])
-    cuts = jax.vmap(lambda p, lo, hi, tm, k: _voronoi_cuts(p, 0.5 * (lo + hi), tm, k, centres))(
+    # where the bisectors cross the box's inner and outer circles: a thin image meets a slanted
+    # bisector between the two, so the jump of the line integral lies between two breakpoints
+    cuts = jax.vmap(lambda p, lo, hi, tm, k: jnp.concatenate([_voronoi_cuts(p, lo, tm, k, centres),
+                                                             _voronoi_cuts(p, hi, tm, k, centres)]))(
         pole, r_lo, r_hi, theta_mid, k_all)
-    rel, weight = jax.vmap(lambda h, c: _theta_nodes(h, c, n_theta))(half, cuts)  # (K, T)
+    cuts = jnp.concatenate([cuts, tangents], axis=1)
+
+    def nodes(h, c, sec, p, lo, hi, tm, k):
+        def in_cell(rel):
+            return jax.vmap(lambda t: _cell_clip(p, jnp.exp(1j * (tm + t)), lo, hi, k, centres)[2])(rel)
+        return _theta_nodes(h, c, n_theta, sec, in_cell)
+
+    rel, weight = jax.vmap(nodes)(half, cuts, sectors, pole, r_lo, r_hi, theta_mid, k_all)  # (K, T)
     theta = theta_mid[:, None] + rel
     e = jnp.exp(1j * theta)
     k_idx = jnp.broadcast_to(jnp.arange(centres.shape[0])[:, None], theta.shape)
@@ -227,7 +294,7 @@ def _icrs_flat(w, lens, rho, profile, n_limb, n_theta, n_r, n_gl, max_segments, 
 
 
 def icrs_magnification(w, lens, rho, limb_darkening=None, *, n_limb: int = 128, n_theta: int = 64,
-                       n_r: int = 24, n_gl: int = 8, max_segments: int = 4, n_newton: int = 3,
+                       n_r: int = 16, n_gl: int = 8, max_segments: int = 4, n_newton: int = 3,
                        max_iter: int = DEFAULT_MAX_ITER, image_tol: float = DEFAULT_IMAGE_TOL) -> ICRSResult:
     """Finite-source magnification by ICRS for source centres ``w`` (any shape, complex).
 

@@ -12,8 +12,10 @@ smallest (arcs along the Einstein ring are thin in ``r`` about the barycentre, a
 round a planet about the planet). Box limits are the extremes of parabolas through
 each sample and its Newton-tracked neighbours half a step either side (error
 ~step**3), and of the exact tips where two images merge on the critical curve
-(2-D Newton on ``|zeta - w| = rho``, ``det J = 0``); the limits are differentiable,
-so the integration grid co-moves with the images.
+(2-D Newton on ``|zeta - w| = rho``, ``det J = 0``), searched from the fastest samples
+and from "lonely" ones (an image whose neighbouring limb sample has fewer images: the
+pair merges in the gap); the limits are differentiable, so the integration grid
+co-moves with the images.
 """
 from __future__ import annotations
 
@@ -25,21 +27,52 @@ from .point_source import _newton_polish, _shear, lens_equation
 
 ISO = 0.02  # isotropic box margin, in sample spacings (sag of the boundary between samples)
 N_TIPS = 16  # tips searched from this many of the fastest-running limb samples
+N_TANGENTS = 4  # breakpoints of a region's theta rule where its boundary turns back in theta
+N_EMPTY = 4  # empty sectors per region that the theta rule skips
 
 
-def _theta_nodes(half, cuts, n):
+def _cell_clip(pole, e, r_lo, r_hi, k, centres):
+    """``(lo, hi, ok)``: the part of ``pole + r e``, ``r`` in [r_lo, r_hi], inside the Voronoi
+    cell of centre ``k`` (an interval: the cell is convex, the line straight; ``|z - c_k|^2 <=
+    |z - c_j|^2`` is linear in ``r``)."""
+    a0 = jnp.abs(pole - centres[k]) ** 2 - jnp.abs(pole - centres) ** 2
+    b = 2 * jnp.real((centres - centres[k]) * jnp.conj(e))
+    other = jnp.arange(centres.shape[0]) != k
+    safe_b = jnp.where(b == 0, 1.0, b)
+    bound = -a0 / safe_b
+    hi = jnp.minimum(r_hi, jnp.min(jnp.where(other & (b > 0), bound, jnp.inf)))
+    lo = jnp.maximum(r_lo, jnp.max(jnp.where(other & (b < 0), bound, -jnp.inf)))
+    blocked = jnp.any(other & (b == 0) & (a0 > 0))
+    return lo, hi, (hi > lo) & ~blocked
+
+
+def _theta_nodes(half, cuts, n, empty_sectors=None, in_cell=None):
     """Composite rule on ``[-half, half]`` with breakpoints ``cuts`` (relative angles).
 
     Each piece between breakpoints is mapped by ``theta = a + l (1 + sin(pi u/2))/2``,
     so the integrand's square-root edges (tangent points at the region's ends) and
     jumps (a Voronoi cut across an image) sit where ``dtheta/du`` vanishes. Pieces
-    get nodes in proportion to their length (with a small floor); ``n`` is static.
+    get nodes in proportion to their length (with a floor of about two each); pieces
+    inside ``empty_sectors`` (``(lo, hi)`` pairs) get none, nor do pieces whose first,
+    middle and last lines all miss the region's cell (``in_cell(theta) -> bool``: the
+    cuts are where the cell's bisectors cross the box). ``n`` is static.
     Returns ``(theta, weight)``, each ``(n,)``.
     """
+    if empty_sectors is None:
+        empty_sectors = jnp.full((1, 2), 10.0, half.dtype)
+    cuts = jnp.concatenate([cuts, empty_sectors.reshape(-1)])
     inside = jnp.abs(cuts) < half
     edges = jnp.sort(jnp.concatenate([-half[None], jnp.where(inside, cuts, -half), half[None]]))
     length = jnp.diff(edges)
-    share = length + jnp.where(length > 0, 0.1 * 2 * half / length.shape[0], 0.0)
+    mid = 0.5 * (edges[1:] + edges[:-1])
+    skipped = jnp.any((mid[:, None] > empty_sectors[None, :, 0]) & (mid[:, None] < empty_sectors[None, :, 1]), axis=1)
+    live = (length > 0) & ~skipped
+    if in_cell is not None:
+        live = live & (in_cell(edges[:-1]) | in_cell(mid) | in_cell(edges[1:]))
+    n_live = jnp.sum(live)
+    total = jnp.sum(jnp.where(live, length, 0.0))
+    floor = 2.0 / jnp.maximum(n - 2.0 * n_live, 0.5 * n)  # ~2 nodes per live piece (of n)
+    share = jnp.where(live, length + floor * total, 0.0)
     v_edges = jnp.concatenate([jnp.zeros(1), jnp.cumsum(share)])
     v_edges = v_edges / jnp.where(v_edges[-1] > 0, v_edges[-1], 1.0)
     v = (np.arange(n) + 0.5) / n
@@ -131,12 +164,23 @@ def _resampled_limb(phi0, z0, ok0, n_limb, rho, zs, eps):
     tip), the coarse pass ``phi0`` puts more of the fine samples.
     """
     speed = jnp.sum(jnp.where(ok0, jnp.abs(_zdot(z0, jnp.exp(1j * phi0)[:, None], rho, zs, eps)), 0.0), axis=1)
-    speed = jnp.sqrt(speed * jnp.mean(speed)) + 0.25 * jnp.mean(speed)  # tame 1/sqrt spikes, keep a floor
     n0 = phi0.shape[0]
     h0 = 2 * np.pi / n0
+    # between two coarse samples the images may run much farther than the speeds at the samples
+    # say: where the limb crosses a caustic a pair of images merges (or is born) in the gap, and
+    # the boundary runs out to the tip and back. The chords from each image to the nearest image
+    # of the neighbouring sample measure that run (two images far apart: a long way between)
+    z_prev, ok_prev = jnp.roll(z0, 1, axis=0), jnp.roll(ok0, 1, axis=0)
+    d = jnp.abs(z0[:, :, None] - z_prev[:, None, :])
+    d = jnp.where(ok0[:, :, None] & ok_prev[:, None, :], d, jnp.inf)
+    chord = jnp.maximum(jnp.sum(jnp.where(ok0, jnp.min(d, axis=2), 0.0), axis=1),
+                        jnp.sum(jnp.where(ok_prev, jnp.min(d, axis=1), 0.0), axis=1))
+    mean = jnp.mean(speed)
+    tame = lambda v: jnp.sqrt(v * mean) + 0.25 * mean  # noqa: E731  (tame 1/sqrt spikes, keep a floor)
     # piecewise-linear density on the periodic grid -> cumulative, inverted at even quantiles
     edges = jnp.concatenate([phi0 - 0.5 * h0, phi0[-1:] + 0.5 * h0])
-    mid = 0.5 * (speed + jnp.roll(speed, 1))  # density at the cell edges
+    mid = tame(jnp.maximum(0.5 * (speed + jnp.roll(speed, 1)), chord / h0))  # density at the cell edges
+    speed = tame(speed)
     mid = jnp.concatenate([mid, mid[:1]])
     cell = 0.5 * h0 * (0.5 * (mid[:-1] + speed) + 0.5 * (speed + mid[1:]))
     cdf = jnp.concatenate([jnp.zeros(1), jnp.cumsum(cell)])
@@ -160,19 +204,17 @@ def _boundary(z_l, ok_l, wl, rho, phi, zs, eps, centres):
     run = jnp.abs(zdot) * h
 
     n_cells = centres.shape[0]
-    owner = jnp.argmin(jnp.abs(z_l[..., None] - centres), axis=-1)  # (L, M): Voronoi cell
 
     def neighbour(shift):
-        """Distance to, and cell of, the nearest image of the neighbouring limb sample."""
+        """Distance to, and position of, the nearest image of the neighbouring limb sample."""
         z_fixed = jax.lax.stop_gradient(z_l)  # sample spacings steer the boxes, carry no gradient
         other = jnp.roll(z_fixed, shift, axis=0)
         ok_other = jnp.roll(ok_l, shift, axis=0)
         d = jnp.where(ok_other[:, None, :], jnp.abs(z_fixed[:, :, None] - other[:, None, :]), jnp.inf)
         j = jnp.argmin(d, axis=2)
-        cell = jnp.take_along_axis(jnp.roll(owner, shift, axis=0), j, axis=1)
-        return jnp.min(d, axis=2), jnp.where(jnp.isfinite(jnp.min(d, axis=2)), cell, -1)
+        return jnp.min(d, axis=2), jnp.take_along_axis(jnp.roll(z_l, shift, axis=0), j, axis=1)
 
-    (d_prev, _), (d_next, _) = neighbour(1), neighbour(-1)
+    (d_prev, z_prev), (d_next, z_next) = neighbour(1), neighbour(-1)
 
     def nearest(shift):
         return d_prev if shift == 1 else d_next
@@ -201,6 +243,13 @@ def _boundary(z_l, ok_l, wl, rho, phi, zs, eps, centres):
     spacing = jnp.minimum(nearest(1), nearest(-1))
     spacing = jnp.where(jnp.isfinite(spacing), spacing, run)
     fast = ok_l & (run > 2 * spacing)  # near a tip: the parametrisation runs away
+    # an image with no counterpart at the neighbouring limb sample, whose image count differs:
+    # a pair of images merges (or is born) on the critical curve in the gap between the two
+    # samples, and the tip where it does may lie several spacings beyond the last sample
+    n_img = jnp.sum(ok_l, axis=1)
+    count_changes = (n_img != jnp.roll(n_img, 1)) | (n_img != jnp.roll(n_img, -1))
+    lonely = ok_l & count_changes[:, None] & (far0 > 3 * near0)
+    reach = jnp.where(lonely, far0, spacing)
     half_step = jnp.exp(0.5j * h)
     w_plus = wl + rho * unit[:, None] * half_step
     w_minus = wl + rho * unit[:, None] / half_step
@@ -213,17 +262,20 @@ def _boundary(z_l, ok_l, wl, rho, phi, zs, eps, centres):
         return good & (jnp.abs(zz - z_l) < 1.5 * spacing)
 
     ok3 = ok_l & ~fast & tracked(z_plus, w_plus) & tracked(z_minus, w_minus)
-    # tips: 2-D Newton from the fastest-running samples only (a static handful)
-    score = jnp.where(fast, run / jnp.maximum(spacing, 1e-300), -1.0).reshape(-1)
+    # tips: 2-D Newton from the fastest-running and the lonely samples only (a static handful)
+    score = jnp.maximum(jnp.where(fast, run / jnp.maximum(spacing, 1e-300), -1.0),
+                        jnp.where(lonely, far0 / jnp.maximum(near0, 1e-300), -1.0)).reshape(-1)
     _, pick = jax.lax.top_k(score, min(N_TIPS, score.shape[0]))
-    z_pick, sp_pick = z_l.reshape(-1)[pick], spacing.reshape(-1)[pick]
-    tip, tip_res = _tips(z_pick, 0.5 * sp_pick, wl, rho, zs, eps)
+    z_pick, sp_pick = z_l.reshape(-1)[pick], reach.reshape(-1)[pick]
+    # Newton's steps are capped near the sample's spacing (longer ones can leave for a far root)
+    cap = jnp.where(lonely, 0.25, 0.5) * spacing
+    tip, tip_res = _tips(z_pick, cap.reshape(-1)[pick], wl, rho, zs, eps)
     tip_ok = (score[pick] > 0) & (tip_res < 1e-8) & (jnp.abs(tip - z_pick) < 3 * sp_pick)
     found = jnp.zeros(score.shape, bool).at[pick].set(tip_ok)
-    # a fast point whose tip was not found keeps a wide margin instead
+    # a fast or lonely point whose tip was not found keeps a wide margin instead
     # (along the boundary's direction, where the tip lies) and everyone a small isotropic one
     tangent = zdot / jnp.maximum(jnp.abs(zdot), 1e-300)
-    along = jnp.where(fast & ~found.reshape(fast.shape), 1.5 * spacing, 0.0) * tangent
+    along = jnp.where((fast | lonely) & ~found.reshape(fast.shape), 1.5 * reach, 0.0) * tangent
     iso = ISO * spacing
     points = jnp.concatenate([z_l.reshape(-1), tip])
     ok = jnp.concatenate([ok_l.reshape(-1), tip_ok])
@@ -234,18 +286,30 @@ def _boundary(z_l, ok_l, wl, rho, phi, zs, eps, centres):
     # sample (a boundary sampled sparsely, e.g. across a critical curve, gets wide reach)
     far = jnp.maximum(nearest(1), nearest(-1))
     far = jnp.minimum(jnp.where(jnp.isfinite(far), far, spacing), 8 * spacing)
-    far = jnp.concatenate([far.reshape(-1), jnp.zeros_like(tip_res)])
+    # a lonely sample whose tip was found: the boundary beyond it runs to the tip, and the tip
+    # vouches for the boundary back to the sample it was found from
+    tip_gap = jnp.abs(jax.lax.stop_gradient(tip - z_pick))
+    to_tip = jnp.full(score.shape, jnp.inf).at[pick].min(jnp.where(tip_ok, tip_gap, jnp.inf)).reshape(far.shape)
+    far = jnp.where(lonely & jnp.isfinite(to_tip), jnp.minimum(far, jnp.maximum(to_tip, spacing)), far)
+    far = jnp.concatenate([far.reshape(-1), tip_gap])
     tip_cell = jnp.argmin(jnp.abs(tip[:, None] - centres[None, :]), axis=1)
-    cells = jnp.concatenate([cells.reshape(n_cells, -1),
-                             tip_ok[None, :] & (tip_cell[None, :] == jnp.arange(n_cells)[:, None])], axis=1)
+    # ... and belongs to its own cell's box and to those of the sample it was found from
+    # (the boundary between the two may cross a bisector)
+    cells = cells.reshape(n_cells, -1)
+    tip_member = tip_ok[None, :] & ((tip_cell[None, :] == jnp.arange(n_cells)[:, None]) | cells[:, pick])
+    cells = cells.at[tip_cell, pick].max(tip_ok)  # and the sample joins the tip's cell's box
+    cells = jnp.concatenate([cells, tip_member], axis=1)
     guides = tuple(stop(a) for a in (points, ok, far, along, iso))
     n_l = z_l.size
+    # the boundary as a chain: each sample with its neighbours along it (not across a gap)
+    linked = ok_l & jnp.isfinite(d_prev) & jnp.isfinite(d_next) & ~lonely
+    chain = (z_prev.reshape(-1), z_next.reshape(-1), linked.reshape(-1))
     # positions stay differentiable (region limits co-move with the images: a limit at
     # a tangent point must move with it for the derivative of the theta rule to be
     # right); the discrete choices (membership, margins) do not carry gradients
     return ((points, stop(cells), (stop(along), stop(iso))),
             tuple(a.reshape(-1) for a in (z_minus, z_l, z_plus)) + (stop(cells[:, :n_l] & ok3.reshape(1, -1)),),
-            guides + (stop(cells),))
+            guides + (stop(cells),), chain)
 
 
 def _parabola_extremes(v_minus, v0, v_plus):
@@ -279,10 +343,12 @@ def _opposite_largest_gap(t, member):
     return jnp.where(jnp.any(member), centre + np.pi, 0.0)
 
 
-def _regions(samples, triplets, guides, centres, poles):
-    """Polar boxes: for each centre ``k``, ``(pole, r_lo, r_hi, theta_mid, half_width, full, empty)``."""
+def _regions(samples, triplets, guides, centres, poles, chain):
+    """Polar boxes: for each centre ``k``, ``(pole, r_lo, r_hi, theta_mid, half_width, full, empty)``,
+    the guides of ``_line_limits`` and the interior tangents (``_interior_tangents``)."""
     points, member, margin = samples
     z_m, z_0, z_p, member3 = triplets
+    z_prev, z_next, linked = chain
     along, iso = margin
 
     def about(pole):
@@ -296,11 +362,12 @@ def _regions(samples, triplets, guides, centres, poles):
         dth_margin = (jnp.abs(jnp.imag(along * jnp.conj(unit))) + iso) / jnp.maximum(r, 1e-300)
         (rm, am), (r0, a0), (rp, ap) = ((jnp.abs(z - pole), jnp.angle(z - pole)) for z in (z_m, z_0, z_p))
         pr_lo, pr_hi = _parabola_extremes(rm, r0, rp)
-        return r, angle, order, m_r, dth_margin, am, a0, ap, pr_lo, pr_hi
+        neighbours = (jnp.angle(z_prev - pole), jnp.angle(z_next - pole))
+        return r, angle, order, m_r, dth_margin, am, a0, ap, pr_lo, pr_hi, neighbours
 
     per_pole = jax.vmap(about)(poles)  # once per pole, not once per region and pole
 
-    def box(k_member, k_member3, r, angle, order, m_r, dth_margin, am, a0, ap, pr_lo, pr_hi):
+    def box(k_member, k_member3, r, angle, order, m_r, dth_margin, am, a0, ap, pr_lo, pr_hi, _):
         t_sorted = jax.lax.stop_gradient(angle)[order]
         theta_c = jax.lax.stop_gradient(_opposite_largest_gap(t_sorted, k_member[order]))
         dth = _wrap(angle - theta_c)
@@ -338,6 +405,11 @@ def _regions(samples, triplets, guides, centres, poles):
     half = jnp.where(empty, 0.0, half)
     theta_mid = jnp.where(empty, 0.0, theta_mid)
     pole = poles[best]
+    n_l = z_0.shape[0]
+    angle_0 = per_pole[1][:, :n_l]
+    tangents = jax.vmap(_interior_tangents, in_axes=(0, 0, 0, 0, None, None))(
+        best, theta_mid, half, member[:, :n_l] & linked[None], (per_pole[10][0], angle_0, per_pole[10][1]),
+        (z_prev, z_0, z_next))
     # per-region guides in the chosen polar frame: (r, theta, angular window, r margin, member)
     g_z, g_ok, g_far, g_along, g_iso, g_member = guides
 
@@ -350,7 +422,71 @@ def _regions(samples, triplets, guides, centres, poles):
         return r, jnp.angle(d), window, m_r
 
     g_r, g_theta, g_window, g_mr = jax.vmap(guide_polar)(pole)
-    return pole, r_lo, r_hi, theta_mid, half, full, empty, (g_r, g_theta, g_window, g_mr, g_member)
+    sectors = jax.vmap(_empty_sectors)(per_pole[2][best], g_theta, g_window, g_member, theta_mid, half)
+    return (pole, r_lo, r_hi, theta_mid, half, full, empty, (g_r, g_theta, g_window, g_mr, g_member), tangents,
+            sectors)
+
+
+def _empty_sectors(order, theta, window, member, theta_mid, half):
+    """The ``N_EMPTY`` widest sectors of the box (``(lo, hi)`` relative to ``theta_mid``;
+    ``(10, 10)`` where unused) that no boundary sample vouches for: between two members
+    consecutive in angle, beyond both of their windows. No line there meets the region's
+    images (the same windows bound the lines' ``r`` ranges, ``_line_limits``), so the
+    ``theta`` rule puts none there (a box spanning pieces of a ring far apart, say)."""
+    n = order.shape[0]
+    a = jax.lax.stop_gradient(theta)[order]
+    win = window[order]
+    m = member[order]
+    at = jnp.where(m, jnp.arange(n), n)
+    following = jnp.concatenate([jax.lax.cummin(at, reverse=True)[1:], jnp.full((1,), n)])
+    nxt = jnp.minimum(following, n - 1)
+    lo = _wrap(a + win - theta_mid)
+    hi = _wrap(a[nxt] - win[nxt] - theta_mid)
+    span = jnp.where(m & (following < n) & (win < np.pi) & (win[nxt] < np.pi) & (a[nxt] - a > win + win[nxt]),
+                     hi - lo, -1.0)
+    # the pair that wraps round (the last member in angle, then the first)
+    i_first = jnp.min(at)
+    i_last = jnp.max(jnp.where(m, jnp.arange(n), -1))
+    i_first, i_last = jnp.minimum(i_first, n - 1), jnp.maximum(i_last, 0)
+    wrap_lo = _wrap(a[i_last] + win[i_last] - theta_mid)
+    wrap_hi = _wrap(a[i_first] - win[i_first] - theta_mid)
+    wrap_ok = (jnp.sum(m) > 1) & (a[i_first] + 2 * np.pi - a[i_last] > win[i_first] + win[i_last])
+    # and the box's ends beyond every member's window (the box also holds margins and tips)
+    rel = _wrap(a - theta_mid)
+    first = jnp.min(jnp.where(m, rel - win, jnp.inf))
+    last = jnp.max(jnp.where(m, rel + win, -jnp.inf))
+    lo = jnp.concatenate([lo, jnp.stack([wrap_lo, -half, last])])
+    hi = jnp.concatenate([hi, jnp.stack([wrap_hi, first, half])])
+    any_m = jnp.any(m & (win < np.pi))
+    span = jnp.concatenate([span, jnp.where(jnp.stack([wrap_ok & (win[i_first] < np.pi) & (win[i_last] < np.pi),
+                                                         any_m, any_m]), hi[-3:] - lo[-3:], -1.0)])
+    top, pick = jax.lax.top_k(span, min(N_EMPTY, n + 3))
+    use = (top > 0) & (lo[pick] < half) & (hi[pick] > -half)
+    return jnp.where(use[:, None], jnp.stack([lo[pick], hi[pick]], axis=1), 10.0)
+
+
+def _interior_tangents(best, theta_mid, half, member, angles, chain):
+    """Angles (relative to ``theta_mid``) where the region's boundary turns back in ``theta``
+    inside the box: there a line through the pole touches the image, and the line integral
+    has a square-root edge that the ``theta`` rule needs as a breakpoint. Vertices of the
+    parabola ``theta(s)`` (``s``: distance along the boundary) through each sample and its
+    neighbours along the boundary, kept where the vertex lies within the sample's half-gaps;
+    the ``N_TANGENTS`` farthest from the box's edges (already breakpoints); 10 rad where unused."""
+    t_m, t_0, t_p = (_wrap(a[best] - theta_mid) for a in angles)
+    z_m, z_0, z_p = chain
+    s_m, s_p = -jnp.abs(z_0 - z_m), jnp.abs(z_p - z_0)
+    ok = member & (s_m < 0) & (s_p > 0) & (jnp.abs(t_m - t_0) < 1.0) & (jnp.abs(t_p - t_0) < 1.0)
+    s_m, s_p = jnp.where(ok, s_m, -1.0), jnp.where(ok, s_p, 1.0)
+    slope_p, slope_m = (t_p - t_0) / s_p, (t_m - t_0) / s_m
+    a = (slope_p - slope_m) / (s_p - s_m)
+    b = slope_p - a * s_p
+    safe = jnp.where(a == 0, 1.0, a)
+    at = -b / (2 * safe)
+    vertex = t_0 - b**2 / (4 * safe)
+    ok = ok & (a != 0) & (at >= 0.5 * s_m) & (at < 0.5 * s_p) & (jnp.abs(vertex) < half)
+    score = jnp.where(ok, half - jnp.abs(vertex), -1.0)
+    top, pick = jax.lax.top_k(score, min(N_TANGENTS, score.shape[0]))
+    return jnp.where(top > 1e-3 * half, vertex[pick], 10.0)
 
 
 def _interval_min(x, a, b, v):

@@ -19,8 +19,8 @@ that needs ICRS gets it (under ``vmap`` the skipped chunks are computed and mask
 so vmapped calls cost the full price: ``magnification_batch`` gathers across events instead). Each chunk is checkpointed, so reverse mode
 keeps one chunk's grid in memory at a time.
 
-``accuracy`` picks the ICRS grid: ``"default"`` (max relative error ~1e-3 and median
-~1e-5 on caustic crossings for rho = 1e-2 .. 1e-3, see benchmarks/RESULTS.md) or
+``accuracy`` picks the ICRS grid: ``"default"`` (max relative error <= 7e-4 and median
+<= 6e-6 on the benchmark's caustic crossings for rho = 1e-2 .. 1e-3, see benchmarks/RESULTS.md) or
 ``"high"`` (twice the limb samples and theta lines). Explicit ``icrs_settings`` override.
 """
 from __future__ import annotations
