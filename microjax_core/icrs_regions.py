@@ -46,7 +46,7 @@ def _cell_clip(pole, e, r_lo, r_hi, k, centres):
     return lo, hi, (hi > lo) & ~blocked
 
 
-def _theta_nodes(half, cuts, n, empty_sectors=None, in_cell=None):
+def _theta_nodes(half, cuts, n, empty_sectors, in_cell):
     """Composite rule on ``[-half, half]`` with breakpoints ``cuts`` (relative angles).
 
     Each piece between breakpoints is mapped by ``theta = a + l (1 + sin(pi u/2))/2``,
@@ -58,17 +58,13 @@ def _theta_nodes(half, cuts, n, empty_sectors=None, in_cell=None):
     cuts are where the cell's bisectors cross the box). ``n`` is static.
     Returns ``(theta, weight)``, each ``(n,)``.
     """
-    if empty_sectors is None:
-        empty_sectors = jnp.full((1, 2), 10.0, half.dtype)
     cuts = jnp.concatenate([cuts, empty_sectors.reshape(-1)])
     inside = jnp.abs(cuts) < half
     edges = jnp.sort(jnp.concatenate([-half[None], jnp.where(inside, cuts, -half), half[None]]))
     length = jnp.diff(edges)
     mid = 0.5 * (edges[1:] + edges[:-1])
     skipped = jnp.any((mid[:, None] > empty_sectors[None, :, 0]) & (mid[:, None] < empty_sectors[None, :, 1]), axis=1)
-    live = (length > 0) & ~skipped
-    if in_cell is not None:
-        live = live & (in_cell(edges[:-1]) | in_cell(mid) | in_cell(edges[1:]))
+    live = (length > 0) & ~skipped & (in_cell(edges[:-1]) | in_cell(mid) | in_cell(edges[1:]))
     n_live = jnp.sum(live)
     total = jnp.sum(jnp.where(live, length, 0.0))
     floor = 2.0 / jnp.maximum(n - 2.0 * n_live, 0.5 * n)  # ~2 nodes per live piece (of n)
@@ -325,6 +321,14 @@ def _parabola_extremes(v_minus, v0, v_plus):
     return lo, hi
 
 
+def _next_member(member):
+    """For sorted samples: each one's index if a member (else ``n``), and the index of the
+    next member after it (``n`` where none)."""
+    n = member.shape[0]
+    at = jnp.where(member, jnp.arange(n), n)
+    return at, jnp.concatenate([jax.lax.cummin(at, reverse=True)[1:], jnp.full((1,), n)])
+
+
 def _opposite_largest_gap(t, member):
     """The direction opposite the middle of the widest empty sector between member angles.
 
@@ -332,8 +336,7 @@ def _opposite_largest_gap(t, member):
     """
     n_s = t.shape[0]
     i = jnp.arange(n_s)
-    at = jnp.where(member, i, n_s)
-    following = jnp.concatenate([jax.lax.cummin(at, reverse=True)[1:], jnp.full((1,), n_s)])
+    at, following = _next_member(member)
     gaps = jnp.where(member & (following < n_s), t[jnp.minimum(following, n_s - 1)] - t, -jnp.inf)
     j = jnp.argmax(gaps)
     first, last = t[jnp.min(at) % n_s], t[jnp.max(jnp.where(member, i, 0))]
@@ -437,8 +440,7 @@ def _empty_sectors(order, theta, window, member, theta_mid, half):
     a = jax.lax.stop_gradient(theta)[order]
     win = window[order]
     m = member[order]
-    at = jnp.where(m, jnp.arange(n), n)
-    following = jnp.concatenate([jax.lax.cummin(at, reverse=True)[1:], jnp.full((1,), n)])
+    at, following = _next_member(m)
     nxt = jnp.minimum(following, n - 1)
     lo = _wrap(a + win - theta_mid)
     hi = _wrap(a[nxt] - win[nxt] - theta_mid)
