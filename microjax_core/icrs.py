@@ -43,6 +43,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._select import top_k_small
 from .limb_darkening import as_profile
 from .icrs_regions import _boundary, _cell_clip, _line_limits, _regions, _resampled_limb, _theta_nodes, _voronoi_cuts
 from .point_source import DEFAULT_IMAGE_TOL, DEFAULT_MAX_ITER, _images_local, _shear, lens_equation
@@ -107,14 +108,19 @@ def _nodes_with_missed_pairs(r, f_and_df):
     f, df = f_and_df(r)
     fa, fb = f[:-1], f[1:]
     h = r[1:] - r[:-1]
-    coef = jnp.stack([fa, df[:-1] * h, fb, df[1:] * h], axis=1)  # (n - 1, 4)
+    ma, mb = df[:-1] * h, df[1:] * h
     side = jnp.where(fa > 0, 1.0, -1.0)
-    p = (coef @ jnp.asarray(_HERMITE)) * side[:, None]  # > 0: the ends' side
-    k = jnp.argmin(p, axis=1)
-    score = jnp.min(p, axis=1) / jnp.maximum(jnp.minimum(jnp.abs(fa), jnp.abs(fb)), 1e-300)
+    # the interpolant at the probes, elementwise (a stacked (n - 1, 4) matmul costs XLA on a
+    # CPU a materialised copy per line); > 0: the ends' side
+    low, k = None, None
+    for j, (c0, c1, c2, c3) in enumerate(_HERMITE.T):
+        p = (fa * c0 + ma * c1 + fb * c2 + mb * c3) * side
+        k = jnp.zeros(p.shape, jnp.int32) if low is None else jnp.where(p < low, j, k)
+        low = p if low is None else jnp.minimum(low, p)
+    score = low / jnp.maximum(jnp.minimum(jnp.abs(fa), jnp.abs(fb)), 1e-300)
     suspect = ((fa > 0) == (fb > 0)) & (score < 0.25)
     n_pick = min(MISSED_PAIRS, fa.shape[0])
-    _, pick = jax.lax.top_k(jnp.where(suspect, -score, -jnp.inf), n_pick)
+    _, pick = top_k_small(jnp.where(suspect, -score, -jnp.inf), n_pick)
     r_new = r[pick] + h[pick] * jnp.asarray(_HERMITE_T)[k[pick]]
     f_new, df_new = f_and_df(r_new)
     use = suspect[pick]

@@ -23,6 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ._select import top_k_small
 from .point_source import _newton_polish, _shear, lens_equation
 
 ISO = 0.02  # isotropic box margin, in sample spacings (sag of the boundary between samples)
@@ -261,7 +262,7 @@ def _boundary(z_l, ok_l, wl, rho, phi, zs, eps, centres):
     # tips: 2-D Newton from the fastest-running and the lonely samples only (a static handful)
     score = jnp.maximum(jnp.where(fast, run / jnp.maximum(spacing, 1e-300), -1.0),
                         jnp.where(lonely, far0 / jnp.maximum(near0, 1e-300), -1.0)).reshape(-1)
-    _, pick = jax.lax.top_k(score, min(N_TIPS, score.shape[0]))
+    _, pick = top_k_small(score, min(N_TIPS, score.shape[0]))
     z_pick, sp_pick = z_l.reshape(-1)[pick], reach.reshape(-1)[pick]
     # Newton's steps are capped near the sample's spacing (longer ones can leave for a far root)
     cap = jnp.where(lonely, 0.25, 0.5) * spacing
@@ -462,7 +463,7 @@ def _empty_sectors(order, theta, window, member, theta_mid, half):
     any_m = jnp.any(m & (win < np.pi))
     span = jnp.concatenate([span, jnp.where(jnp.stack([wrap_ok & (win[i_first] < np.pi) & (win[i_last] < np.pi),
                                                          any_m, any_m]), hi[-3:] - lo[-3:], -1.0)])
-    top, pick = jax.lax.top_k(span, min(N_EMPTY, n + 3))
+    top, pick = top_k_small(span, min(N_EMPTY, n + 3))
     use = (top > 0) & (lo[pick] < half) & (hi[pick] > -half)
     return jnp.where(use[:, None], jnp.stack([lo[pick], hi[pick]], axis=1), 10.0)
 
@@ -487,7 +488,7 @@ def _interior_tangents(best, theta_mid, half, member, angles, chain):
     vertex = t_0 - b**2 / (4 * safe)
     ok = ok & (a != 0) & (at >= 0.5 * s_m) & (at < 0.5 * s_p) & (jnp.abs(vertex) < half)
     score = jnp.where(ok, half - jnp.abs(vertex), -1.0)
-    top, pick = jax.lax.top_k(score, min(N_TANGENTS, score.shape[0]))
+    top, pick = top_k_small(score, min(N_TANGENTS, score.shape[0]))
     return jnp.where(top > 1e-3 * half, vertex[pick], 10.0)
 
 
@@ -527,11 +528,16 @@ def _line_limits(rel, theta_mid, guide):
     g_r, g_theta, g_window, g_mr, g_member = guide
     g_rel = _wrap(g_theta - theta_mid)
     all_round = g_window >= np.pi
-    a = jnp.concatenate([jnp.where(all_round, -jnp.inf, g_rel - g_window + 2 * np.pi * j) for j in (-1, 0, 1)])
-    b = jnp.concatenate([jnp.where(all_round, jnp.inf, g_rel + g_window + 2 * np.pi * j) for j in (-1, 0, 1)])
-    use = jnp.concatenate([g_member & (~all_round | (j == 0)) for j in (-1, 0, 1)])
-    a = jnp.where(use, a, jnp.inf)  # an empty interval
-    b = jnp.where(use, b, -jnp.inf)
-    near_lo = _interval_min(rel, a, b, jnp.tile(g_r - g_mr, 3))
-    near_hi = -_interval_min(rel, a, b, -jnp.tile(g_r + g_mr, 3))
+    a0 = jnp.where(all_round, -jnp.inf, g_rel - g_window)
+    b0 = jnp.where(all_round, jnp.inf, g_rel + g_window)
+    # the part of a window past -pi or pi, wrapped round (the lines' angles lie in [-pi, pi];
+    # a window past both is ``all_round``)
+    a1 = jnp.where(a0 < -np.pi, a0 + 2 * np.pi, -jnp.inf)
+    b1 = jnp.where(a0 < -np.pi, jnp.inf, b0 - 2 * np.pi)
+    wraps = ~all_round & ((a0 < -np.pi) | (b0 > np.pi))
+    use = jnp.concatenate([g_member, g_member & wraps])
+    a = jnp.where(use, jnp.concatenate([a0, a1]), jnp.inf)  # unused: an empty interval
+    b = jnp.where(use, jnp.concatenate([b0, b1]), -jnp.inf)
+    near_lo = _interval_min(rel, a, b, jnp.tile(g_r - g_mr, 2))
+    near_hi = -_interval_min(rel, a, b, -jnp.tile(g_r + g_mr, 2))
     return near_lo, near_hi, jnp.isfinite(near_lo)

@@ -49,3 +49,20 @@ def test_angle_order_sorts_like_a_stable_argsort():
     angle[0, 0], angle[0, 1] = -np.pi, np.pi
     got = np.asarray(_angle_order(jnp.asarray(angle)))
     np.testing.assert_array_equal(got, np.argsort(angle, axis=-1, kind="stable"))
+
+
+def test_top_k_small_picks_like_lax_top_k():
+    """Values and indices (ties by lowest index, -inf and inf included) equal ``jax.lax.top_k``'s."""
+    import jax
+
+    from microjax_core._select import top_k_small
+
+    rng = np.random.default_rng(6)
+    for n, k in [(15, 2), (656, 4), (640, 16), (3, 5), (1, 1)]:
+        x = rng.normal(size=(4, n)).round(1) + 0.0  # ties; +0.0 turns -0.0 into 0.0 (top_k orders them)
+        x[rng.uniform(size=x.shape) < 0.3] = -np.inf
+        x[0, :2] = np.inf
+        values, index = top_k_small(jnp.asarray(x), k)
+        ref_values, ref_index = jax.lax.top_k(jnp.asarray(x), min(k, n))
+        np.testing.assert_array_equal(np.asarray(index), np.asarray(ref_index))
+        np.testing.assert_array_equal(np.asarray(values), np.asarray(ref_values))
