@@ -4,8 +4,8 @@ is the 2-D grid version).
 
 For ONE source position ``w`` of radius ``rho``:
 
-1. **Limb and regions** (``icrs_regions``): polar boxes, one per Voronoi cell of the
-   source centre's roots, fitted to the images' boundary samples.
+1. **Limb and regions** (``icrs_boundary``, ``icrs_regions``): polar boxes, one per
+   Voronoi cell of the source centre's roots, fitted to the images' boundary samples.
 2. **Lines**: each region gets ``n_theta`` lines of constant ``theta``. The region's
    ``theta`` range is cut where the Voronoi bisectors cross it and where its boundary
    turns back in ``theta`` inside it (``_interior_tangents``); sectors no boundary sample
@@ -45,7 +45,8 @@ import numpy as np
 
 from ._select import top_k_small
 from .limb_darkening import as_profile
-from .icrs_regions import _boundary, _cell_clip, _line_limits, _regions, _resampled_limb, _theta_nodes, _voronoi_cuts
+from .icrs_boundary import _boundary, _resampled_limb
+from .icrs_regions import _cell_clip, _line_limits, _regions, _theta_nodes, _voronoi_cuts
 from .point_source import DEFAULT_IMAGE_TOL, DEFAULT_MAX_ITER, _images_local, _shear, lens_equation
 
 __all__ = ["ICRSResult", "icrs_magnification", "ICRS_DEFAULTS"]
