@@ -308,7 +308,8 @@ def icrs_magnification(w, lens, rho, limb_darkening=None, *, n_limb: int = 128, 
     ``rho`` and the limb-darkening coefficients are traced; the grid sizes are static.
     ``n_limb`` 128 (the default) and 256 (``magnification(accuracy="high")``) are the measured
     grids; denser limb sampling (384, 512) made some planetary-caustic points worse, not better
-    (benchmarks/RESULTS.md, session 25). Returns ``ICRSResult(magnification, overflow)`` with ``w``'s shape.
+    (benchmarks/RESULTS.md, session 25).
+    Returns ``ICRSResult(magnification, overflow)`` with ``w``'s shape.
     """
     w = jnp.asarray(w)
     w = w.astype(jnp.result_type(w, 1j))
