@@ -57,6 +57,16 @@ def test_planetary_caustic_crossing_matches_vbmicrolensing():
     assert err.max() < 1e-3, (err.max(), w[np.argmax(err)])
 
 
+def _benchmark_curve_points(case, index):
+    """``(s, q, w[index])`` of ``benchmarks/bench_finite_source.py``'s 1000-point curves."""
+    if case == "central":
+        tau, a = np.linspace(-1, 1, 1000)[list(index)], np.deg2rad(10.0)
+        return S, Q, tau * np.cos(a) + 1j * tau * np.sin(a)
+    s, q, b = 1.3, 1e-3, np.deg2rad(60.0)
+    t2 = np.linspace(-0.08, 0.08, 1000)[list(index)]
+    return s, q, -s * q / (1 + q) + (s - 1 / s) + 0.002 + t2 * np.cos(b) + 1j * t2 * np.sin(b)
+
+
 @pytest.mark.parametrize("case, rho, index", [
     ("central", 1e-2, (494, 588)),  # ring arcs cut by slanted bisectors (theta rule); a merging pair
     ("central", 1e-3, (496, 578)),  # lines grazing a thin arc between radial nodes
@@ -65,14 +75,7 @@ def test_planetary_caustic_crossing_matches_vbmicrolensing():
 def test_worst_points_of_the_benchmark_curves(case, rho, index):
     """The points of ``benchmarks/bench_finite_source.py``'s curves that were off by 2.8e-3 to 6.6e-3
     (session 23) are within the issue's 1e-3 at the default grid."""
-    tau = np.linspace(-1, 1, 1000)
-    if case == "central":
-        s, q, a = S, Q, np.deg2rad(10.0)
-        w = (tau * np.cos(a) + 1j * tau * np.sin(a))[list(index)]
-    else:
-        s, q, b = 1.3, 1e-3, np.deg2rad(60.0)
-        t2 = np.linspace(-0.08, 0.08, 1000)[list(index)]
-        w = -s * q / (1 + q) + (s - 1 / s) + 0.002 + t2 * np.cos(b) + 1j * t2 * np.sin(b)
+    s, q, w = _benchmark_curve_points(case, index)
     got = np.asarray(icrs_magnification(jnp.asarray(w), mc.BinaryLens(s, q), rho).magnification)
     err = np.abs(got / _vb_binary(w, rho, s=s, q=q) - 1)
     assert err.max() < 1e-3, err
@@ -85,14 +88,7 @@ def test_worst_points_of_the_benchmark_curves(case, rho, index):
 def test_high_accuracy_reaches_1e_4(case, rho, index):
     """``accuracy="high"`` within the issue's 1e-4 where the previous "high" grid (256 limb samples,
     128 lines, 32 nodes) was off by 1.8e-4 to 4.1e-4 (session 25: those points of the benchmark curves)."""
-    tau = np.linspace(-1, 1, 1000)
-    if case == "central":
-        s, q, a = S, Q, np.deg2rad(10.0)
-        w = (tau * np.cos(a) + 1j * tau * np.sin(a))[list(index)]
-    else:
-        s, q, b = 1.3, 1e-3, np.deg2rad(60.0)
-        t2 = np.linspace(-0.08, 0.08, 1000)[list(index)]
-        w = -s * q / (1 + q) + (s - 1 / s) + 0.002 + t2 * np.cos(b) + 1j * t2 * np.sin(b)
+    s, q, w = _benchmark_curve_points(case, index)
     got = np.asarray(mc.magnification(jnp.asarray(w), mc.BinaryLens(s, q), rho, method="icrs", accuracy="high"))
     err = np.abs(got / _vb_binary(w, rho, s=s, q=q) - 1)
     assert err.max() < 1e-4, err
