@@ -306,9 +306,8 @@ def icrs_magnification(w, lens, rho, limb_darkening=None, *, n_limb: int = 128, 
     """Finite-source magnification by ICRS for source centres ``w`` (any shape, complex).
 
     ``rho`` and the limb-darkening coefficients are traced; the grid sizes are static.
-    ``n_limb`` 128 (the default) and 256 (``magnification(accuracy="high")``) are the measured
-    grids; denser limb sampling (384, 512) made some planetary-caustic points worse, not better
-    (benchmarks/RESULTS.md, session 25).
+    ``n_limb`` 128 (the default) and 256 (``magnification(accuracy="high")``) are the grids measured
+    on whole curves; 384 and 512 on the points that once made them worse (benchmarks/RESULTS.md).
     Returns ``ICRSResult(magnification, overflow)`` with ``w``'s shape.
     """
     w = jnp.asarray(w)
