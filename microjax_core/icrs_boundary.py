@@ -22,6 +22,7 @@ from .point_source import _newton_polish, _shear, lens_equation
 
 ISO = 0.02  # isotropic box margin, in sample spacings (sag of the boundary between samples)
 N_TIPS = 16  # tips searched from this many of the fastest-running limb samples
+UNTRACKED = 0.05  # box margin of an untracked sample, as a fraction of its farther gap
 BAND_SAMPLES = 128  # limb samples at which the cut band's width (2 gaps) is set
 
 def _track(z, target, zs, eps, n_steps=3):
@@ -189,7 +190,15 @@ def _boundary(z_l, ok_l, wl, rho, phi, zs, eps, centres):
     # (along the boundary's direction, where the tip lies) and everyone a small isotropic one
     tangent = zdot / jnp.maximum(jnp.abs(zdot), 1e-300)
     along = jnp.where((fast | lonely) & ~found.reshape(fast.shape), 1.5 * reach, 0.0) * tangent
-    iso = ISO * spacing
+    # a sample whose half-step tracking failed (not fast: the boundary speeds up or bends
+    # sharply within half a step, e.g. passing close to a critical curve without a pair
+    # merging) has no parabola, and the boundary between it and its neighbours may bulge
+    # past both: a margin of a fraction of the gap to the farther neighbour (a triple lens
+    # at rho = 1e-2: the cap of a thin image, 1.5e-3 of A, was outside its box)
+    far_gap = jnp.maximum(d_prev, d_next)
+    far_gap = jnp.minimum(jnp.where(jnp.isfinite(far_gap), far_gap, spacing), 8 * spacing)
+    untracked = ok_l & ~ok3 & ~fast & ~lonely
+    iso = ISO * spacing + UNTRACKED * jnp.where(untracked, far_gap, 0.0)
     points = jnp.concatenate([z_l.reshape(-1), tip])
     ok = jnp.concatenate([ok_l.reshape(-1), tip_ok])
     along = jnp.concatenate([along.reshape(-1), jnp.zeros_like(tip)])

@@ -19,11 +19,11 @@ that needs ICRS gets it (under ``vmap`` the skipped chunks are computed and mask
 so vmapped calls cost the full price: ``magnification_batch`` gathers across events instead). Each chunk is checkpointed, so reverse mode
 keeps one chunk's grid in memory at a time.
 
-``accuracy`` picks the ICRS grid: ``"default"`` (max relative error <= 7e-4 and median
+``accuracy`` picks the ICRS grid: ``"default"`` (max relative error <= 7.4e-4 and median
 <= 6e-6 on the benchmark's caustic crossings for rho = 1e-2 .. 1e-3, see benchmarks/RESULTS.md) or
-``"high"`` (max <= 6e-5 there: twice the limb samples, 12x the theta lines, twice the radial
-nodes; ~5-7x the time per ICRS point). Both measured on binary lenses; a triple lens at rho = 1e-2
-was seen off by 1.5e-3 (default) and 6.6e-4 ("high") at one point. Explicit ``icrs_settings`` override.
+``"high"`` (max <= 7.5e-5 there: twice the limb samples, 12x the theta lines, twice the radial
+nodes; ~5-7x the time per ICRS point). Measured on binary lenses, and on a triple lens (a planet in
+a binary) at rho = 1e-2 / 1e-3: max 3.1e-4 / 1.3e-5 (default). Explicit ``icrs_settings`` override.
 """
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ __all__ = ["magnification", "ACCURACY_SETTINGS"]
 
 ACCURACY_SETTINGS = {
     "default": dict(ICRS_DEFAULTS),
-    # max <= 6e-5 on the benchmark's eight curves (the earlier 256 / 128 / 32: 1.1e-4 to 4.1e-4)
+    # max <= 7.5e-5 on the benchmark's eight curves (the earlier 256 / 128 / 32: 1.1e-4 to 4.1e-4)
     "high": dict(ICRS_DEFAULTS, n_limb=256, n_theta=768, n_r=32),
 }
 _METHODS = ("auto", "icrs", "multipole", "point")
