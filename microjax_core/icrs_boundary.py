@@ -125,9 +125,6 @@ def _boundary(z_l, ok_l, wl, rho, phi, zs, eps, centres):
 
     (d_prev, z_prev), (d_next, z_next) = neighbour(1), neighbour(-1)
 
-    def nearest(shift):
-        return d_prev if shift == 1 else d_next
-
     # A sample belongs to its own cell's box and to the box of any cell whose bisector
     # is within ~2 gaps to its farther neighbour sample (capped at 8 spacings): the
     # boundary between the last samples and the Voronoi cut is then inside the boxes
@@ -139,7 +136,9 @@ def _boundary(z_l, ok_l, wl, rho, phi, zs, eps, centres):
     # the band is a width in the image plane, not a count of samples: with more limb
     # samples than ``BAND_SAMPLES`` it keeps the width it has at that many (a narrower
     # band let fewer of the neighbouring cell's samples bound a box, and finer sampling
-    # lost area: planetary rho = 1e-2 points 4e-3 off at 512 samples)
+    # lost area: planetary rho = 1e-2 points 4e-3 off at 512 samples). The lonely test
+    # and the tips' reach below take the same scaled gap: so measured; scaling the band
+    # alone left "high" 1.7e-4 off at a central rho = 1e-2 point (benchmarks/RESULTS.md)
     far0 = far0 * max(1.0, z_l.shape[0] / BAND_SAMPLES)
     dist = jnp.abs(z_l[None] - centres[:, None, None])  # (K, L, M)
     near_cut = dist <= jnp.min(dist, axis=0)[None] + 2 * far0[None]
@@ -154,7 +153,7 @@ def _boundary(z_l, ok_l, wl, rho, phi, zs, eps, centres):
     beside = jnp.abs(zf[None] - centre[:, None, None]) <= radius[:, None, None] + jnp.minimum(3 * far0[None], radius[:, None, None])
     cells = own | (ok_l[None] & near_cut & beside)
 
-    spacing = jnp.minimum(nearest(1), nearest(-1))
+    spacing = jnp.minimum(d_prev, d_next)
     spacing = jnp.where(jnp.isfinite(spacing), spacing, run)
     fast = ok_l & (run > 2 * spacing)  # near a tip: the parametrisation runs away
     # an image with no counterpart at the neighbouring limb sample, whose image count differs:
@@ -190,24 +189,22 @@ def _boundary(z_l, ok_l, wl, rho, phi, zs, eps, centres):
     # (along the boundary's direction, where the tip lies) and everyone a small isotropic one
     tangent = zdot / jnp.maximum(jnp.abs(zdot), 1e-300)
     along = jnp.where((fast | lonely) & ~found.reshape(fast.shape), 1.5 * reach, 0.0) * tangent
+    # how far each sample vouches for the boundary: the gap to the farther neighbour
+    # sample (a boundary sampled sparsely, e.g. across a critical curve, gets wide reach)
+    far = jnp.maximum(d_prev, d_next)
+    far = jnp.minimum(jnp.where(jnp.isfinite(far), far, spacing), 8 * spacing)
     # a sample whose half-step tracking failed (not fast: the boundary speeds up or bends
     # sharply within half a step, e.g. passing close to a critical curve without a pair
     # merging) has no parabola, and the boundary between it and its neighbours may bulge
     # past both: a margin of a fraction of the gap to the farther neighbour (a triple lens
     # at rho = 1e-2: the cap of a thin image, 1.5e-3 of A, was outside its box)
-    far_gap = jnp.maximum(d_prev, d_next)
-    far_gap = jnp.minimum(jnp.where(jnp.isfinite(far_gap), far_gap, spacing), 8 * spacing)
     untracked = ok_l & ~ok3 & ~fast & ~lonely
-    iso = ISO * spacing + UNTRACKED * jnp.where(untracked, far_gap, 0.0)
+    iso = ISO * spacing + UNTRACKED * jnp.where(untracked, far, 0.0)
     points = jnp.concatenate([z_l.reshape(-1), tip])
     ok = jnp.concatenate([ok_l.reshape(-1), tip_ok])
     along = jnp.concatenate([along.reshape(-1), jnp.zeros_like(tip)])
     iso = jnp.concatenate([iso.reshape(-1), jnp.zeros_like(tip_res)])
     stop = jax.lax.stop_gradient
-    # how far each sample vouches for the boundary: the gap to the farther neighbour
-    # sample (a boundary sampled sparsely, e.g. across a critical curve, gets wide reach)
-    far = jnp.maximum(nearest(1), nearest(-1))
-    far = jnp.minimum(jnp.where(jnp.isfinite(far), far, spacing), 8 * spacing)
     # a lonely sample whose tip was found: the boundary beyond it runs to the tip, and the tip
     # vouches for the boundary back to the sample it was found from
     tip_gap = jnp.abs(jax.lax.stop_gradient(tip - z_pick))

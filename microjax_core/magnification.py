@@ -21,8 +21,8 @@ keeps one chunk's grid in memory at a time.
 
 ``accuracy`` picks the ICRS grid: ``"default"`` (max relative error <= 7.4e-4 and median
 <= 6e-6 on the benchmark's caustic crossings for rho = 1e-2 .. 1e-3, see benchmarks/RESULTS.md) or
-``"high"`` (max <= 7.5e-5 there: twice the limb samples, 12x the theta lines, twice the radial
-nodes; ~5-7x the time per ICRS point). Measured on binary lenses, and on a triple lens (a planet in
+``"high"`` (max <= 7.5e-5 there, with little headroom at A ~ 75 ring points: twice the limb
+samples, 12x the theta lines, twice the radial nodes; ~5-7x the time per ICRS point). Measured on binary lenses, and on a triple lens (a planet in
 a binary) at rho = 1e-2 / 1e-3: max 3.1e-4 / 1.3e-5 (default). Explicit ``icrs_settings`` override.
 """
 from __future__ import annotations
