@@ -16,6 +16,7 @@ from .single_lens_finite_source import single_lens_finite_source_magnification
 from .multipole import MultipoleTerms, multipole_terms, profile_moments
 from .multipole_validity import caustic_distance, multipole_is_valid
 from .icrs import ICRSResult, icrs_magnification
+from .contour import contour_magnification
 from .magnification import ACCURACY_SETTINGS, magnification
 from .magnification_batch import magnification_batch
 from . import likelihood
@@ -31,6 +32,6 @@ __all__ = [
     "single_lens_finite_source_magnification",
     "MultipoleTerms", "multipole_terms", "profile_moments",
     "caustic_distance", "multipole_is_valid",
-    "ICRSResult", "icrs_magnification", "magnification", "magnification_batch", "ACCURACY_SETTINGS",
+    "ICRSResult", "icrs_magnification", "contour_magnification", "magnification", "magnification_batch", "ACCURACY_SETTINGS",
     "likelihood", "chi2_profiled", "log_likelihood_marginal", "solve_fluxes",
 ]

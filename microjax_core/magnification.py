@@ -9,8 +9,9 @@ Per source position it uses the cheapest method that meets the accuracy
   is more than ``point_source_factor * rho`` away (the finite-source correction there
   is ~(rho/d)**2 <= 1e-4 at the default 100); quadrupole + hexadecapole
   (``multipole_terms``) where the conservative test ``multipole_is_valid`` passes (far
-  from every caustic and a converged series); full ICRS (``icrs_magnification``)
-  everywhere else.
+  from every caustic and a converged series); for a uniform source, contour integration
+  (``contour``: 16, then 32 Gauss-Legendre intervals) where its error estimate passes; full
+  ICRS (``icrs_magnification``) everywhere else.
 
 The multipole and ICRS tiers run only on the points that need them, gathered to the
 front and processed in chunks by a ``lax.scan`` whose later chunks are skipped by
@@ -35,9 +36,10 @@ import numpy as np
 
 from ._dtype import require_float64
 from .caustics import critical_curves_and_caustics
+from .contour import CONTOUR_DEFAULTS, _contour_one
 from .icrs import ICRS_DEFAULTS, _icrs_one
 from .lenses import PointLens, _Lens
-from .limb_darkening import as_profile
+from .limb_darkening import UniformSource, as_profile
 from .multipole import multipole_terms
 from .multipole_validity import caustic_distance, multipole_is_valid
 from .point_source import DEFAULT_IMAGE_TOL, DEFAULT_MAX_ITER, point_source_magnification
@@ -51,6 +53,10 @@ ACCURACY_SETTINGS = {
     "high": dict(ICRS_DEFAULTS, n_limb=256, n_theta=768, n_r=32),
 }
 _METHODS = ("auto", "icrs", "multipole", "point")
+# the contour tier's trust test per accuracy (``contour.py``: an estimate of the quadrature
+# error over the total; the measured errors of accepted points are ~100x below it)
+CONTOUR_TOL = {"default": 1e-3, "high": 1e-5}
+CONTOUR_PASSES = (16, 32)  # intervals of the contour passes; a point the first does not trust gets the second
 
 
 def _icrs_settings(accuracy, icrs_settings):
@@ -97,9 +103,10 @@ def magnification(w, lens: _Lens, rho=0.0, limb_darkening=None, *, method: str =
     if isinstance(lens, PointLens):
         return single_lens_finite_source_magnification(w, rho, profile)
     settings = _icrs_settings(accuracy, icrs_settings)
+    contour_tol = CONTOUR_TOL[accuracy] if isinstance(profile, UniformSource) and method == "auto" else None
     flat = w.reshape(-1)
     out = _finite_source(flat, lens, rho, profile, method, int(chunk_size), int(caustic_points), settings,
-                         float(point_source_factor))
+                         float(point_source_factor), contour_tol)
     return out.reshape(w.shape)
 
 
@@ -134,8 +141,14 @@ def _on_subset(fn, n, need, chunk_size, fill):
         out)
 
 
-@partial(jax.jit, static_argnums=(4, 5, 6, 7, 8))
-def _finite_source(w, lens, rho, profile, method, chunk_size, caustic_points, settings, point_factor):
+def _contour_call(tol, n_intervals):
+    s = dict(CONTOUR_DEFAULTS, tol=tol, n_intervals=n_intervals)
+    return lambda x, lens, rho: _contour_one(x, lens, rho, s["n_coarse"], s["n_intervals"], s["n_gauss"],
+                                             s["max_crossings"], s["tol"], DEFAULT_MAX_ITER, DEFAULT_IMAGE_TOL)
+
+
+@partial(jax.jit, static_argnums=(4, 5, 6, 7, 8, 9))
+def _finite_source(w, lens, rho, profile, method, chunk_size, caustic_points, settings, point_factor, contour_tol):
     icrs_one = _icrs_call(settings)
     real = jnp.real(w).dtype
     n = w.shape[0]
@@ -159,7 +172,17 @@ def _finite_source(w, lens, rho, profile, method, chunk_size, caustic_points, se
     # tier 2: quadrupole + hexadecapole where its validity test passes
     mp_value, mp_valid = _on_subset(lambda i: multipole(w[i]), n, near, 4 * chunk_size,
                                     lambda m: (jnp.zeros((m,), real), jnp.zeros((m,), bool)))
-    # tier 3: ICRS everywhere else
     need = near & ~mp_valid
-    full = _on_subset(lambda i: icrs(w[i]), n, need, chunk_size, lambda m: jnp.zeros((m,), real))
-    return jnp.where(need, full, jnp.where(near, mp_value, point))
+    tiered = jnp.where(near, mp_value, point)
+    chunk = chunk_size
+    for n_intervals in CONTOUR_PASSES if contour_tol is not None else ():
+        # tier 3 (uniform sources): contour integration where its error estimate passes
+        contour_one = _contour_call(contour_tol, n_intervals)
+        c_value, c_ok = _on_subset(lambda i: jax.vmap(lambda p: contour_one(p, lens, rho))(w[i]), n, need,
+                                   chunk, lambda m: (jnp.zeros((m,), real), jnp.zeros((m,), bool)))
+        tiered = jnp.where(need, c_value, tiered)
+        need = need & ~c_ok
+        chunk = max(1, chunk_size // 4)  # the later tiers get the few points left: smaller chunks waste less
+    # last tier: ICRS everywhere else
+    full = _on_subset(lambda i: icrs(w[i]), n, need, chunk, lambda m: jnp.zeros((m,), real))
+    return jnp.where(need, full, tiered)

@@ -24,7 +24,8 @@ from ._dtype import require_float64
 from .caustics import critical_curves_and_caustics
 from .lenses import PointLens, _Lens
 from .limb_darkening import as_profile
-from .magnification import _icrs_call, _icrs_settings, _on_subset
+from .limb_darkening import UniformSource
+from .magnification import CONTOUR_PASSES, CONTOUR_TOL, _contour_call, _icrs_call, _icrs_settings, _on_subset
 from .multipole import multipole_terms
 from .multipole_validity import caustic_distance, multipole_is_valid
 from .point_source import point_source_magnification
@@ -61,11 +62,13 @@ def magnification_batch(w, lens: _Lens, rho, limb_darkening=None, *, accuracy: s
         raise ValueError(f"rho must be > 0 for every event; got {rho}")
     profile = jax.tree_util.tree_map(lambda c: jnp.broadcast_to(jnp.asarray(c, rho.dtype), (n_events,)), profile)
     settings = _icrs_settings(accuracy, icrs_settings)
-    return _batch(w, lens, rho, profile, int(chunk_size), int(caustic_points), settings, float(point_source_factor))
+    contour_tol = CONTOUR_TOL[accuracy] if isinstance(profile, UniformSource) else None
+    return _batch(w, lens, rho, profile, int(chunk_size), int(caustic_points), settings, float(point_source_factor),
+                  contour_tol)
 
 
-@partial(jax.jit, static_argnums=(4, 5, 6, 7))
-def _batch(w, lens, rho, profile, chunk_size, caustic_points, settings, point_factor):
+@partial(jax.jit, static_argnums=(4, 5, 6, 7, 8))
+def _batch(w, lens, rho, profile, chunk_size, caustic_points, settings, point_factor, contour_tol):
     n_events, n = w.shape
     real = jnp.real(w).dtype
     icrs_one = _icrs_call(settings)
@@ -90,7 +93,16 @@ def _batch(w, lens, rho, profile, chunk_size, caustic_points, settings, point_fa
     mp_value, mp_valid = _on_subset(per_point(multipole), n_events * n, near, 4 * chunk_size,
                                     lambda m: (jnp.zeros((m,), real), jnp.zeros((m,), bool)))
     need = near & ~mp_valid
+    tiered = jnp.where(near, mp_value, point.reshape(-1))
+    chunk = chunk_size
+    for n_intervals in CONTOUR_PASSES if contour_tol is not None else ():  # uniform sources: contour
+        contour_one = _contour_call(contour_tol, n_intervals)  # integration where it is trusted
+        c_value, c_ok = _on_subset(per_point(lambda x, ln, r, prof, ca: contour_one(x, ln, r)), n_events * n, need,
+                                   chunk, lambda m: (jnp.zeros((m,), real), jnp.zeros((m,), bool)))
+        tiered = jnp.where(need, c_value, tiered)
+        need = need & ~c_ok
+        chunk = max(1, chunk_size // 4)  # few points left for the later tiers
     full = _on_subset(per_point(lambda x, ln, r, prof, ca: icrs_one(x, ln, r, prof)), n_events * n, need,
-                      chunk_size, lambda m: jnp.zeros((m,), real))
-    out = jnp.where(need, full, jnp.where(near, mp_value, point.reshape(-1)))
+                      chunk, lambda m: jnp.zeros((m,), real))
+    out = jnp.where(need, full, tiered)
     return out.reshape(n_events, n)
