@@ -2,6 +2,8 @@
 
 The tests are the entry point here, so they (not the library) enable x64.
 """
+import gc
+
 import jax
 import pytest
 
@@ -29,3 +31,15 @@ def pytest_collection_modifyitems(config, items):
         path = item.nodeid.split("::")[0]
         return _LONG_FIRST.index(path) if path in _LONG_FIRST else len(_LONG_FIRST)
     items.sort(key=rank)  # stable: the order within each group is kept
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _release_compiled_programs():
+    """Drop the compiled programs after each test file. Every XLA CPU program keeps memory
+    mappings of its code; a pytest worker that kept all of the suite's reached the kernel's
+    limit (``vm.max_map_count``, 65,530 here) and segfaulted in the compiler (session 27:
+    54,734 maps in the surviving worker after 23 minutes; two core test files alone: 15,005 maps
+    kept, ~600 with this)."""
+    yield
+    jax.clear_caches()
+    gc.collect()
