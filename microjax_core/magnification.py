@@ -20,11 +20,13 @@ that needs ICRS gets it (under ``vmap`` the skipped chunks are computed and mask
 so vmapped calls cost the full price: ``magnification_batch`` gathers across events instead). Each chunk is checkpointed, so reverse mode
 keeps one chunk's grid in memory at a time.
 
-``accuracy`` picks the ICRS grid: ``"default"`` (max relative error <= 7.4e-4 and median
-<= 6e-6 on the benchmark's caustic crossings for rho = 1e-2 .. 1e-3, see benchmarks/RESULTS.md) or
-``"high"`` (max <= 7.5e-5 there, with little headroom at A ~ 75 ring points: twice the limb
-samples, 12x the theta lines, twice the radial nodes; ~5-7x the time per ICRS point). Measured on binary lenses, and on a triple lens (a planet in
-a binary) at rho = 1e-2 / 1e-3: max 3.1e-4 / 1.3e-5 (default). Explicit ``icrs_settings`` override.
+``accuracy`` picks the ICRS grid and the contour tier's trust threshold: ``"default"`` (max
+relative error <= 7.4e-4 and median <= 6e-6 on the benchmark's caustic crossings for rho = 1e-2 ..
+1e-3; uniform sources median ~1e-10, see benchmarks/RESULTS.md) or ``"high"`` (max <= 1.03e-4
+there: ~1e-4 at A ~ 75 ring points that fall back to ICRS; twice the limb samples, 12x the theta
+lines, twice the radial nodes; ~5-7x the time per ICRS point). Measured on binary lenses, and on a
+triple lens (a planet in a binary) at rho = 1e-2 / 1e-3: max 3.4e-5 / 1.0e-5 (default, uniform;
+ICRS alone 3.1e-4 / 1.3e-5). Explicit ``icrs_settings`` override.
 """
 from __future__ import annotations
 
