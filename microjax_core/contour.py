@@ -49,7 +49,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .icrs_boundary import _tips
+from .icrs_boundary import _tip_newton_step, _tips
 from .point_source import DEFAULT_IMAGE_TOL, DEFAULT_MAX_ITER, _abs2, _images_local, _shear, lens_equation
 
 __all__ = ["contour_magnification", "CONTOUR_DEFAULTS"]
@@ -120,19 +120,9 @@ def _integrand(z, ok, zdot_num, det):
 
 
 def _tip_step(z, w, rho, zs, eps):
-    """One Newton step on ``|zeta(z) - w|**2/rho**2 = 1, det J(z) = 0`` from a converged
-    (stop-gradient) tip: its value polishes the tip, its derivative is the implicit one."""
-    def F(xy):
-        zz = xy[0] + 1j * xy[1]
-        d = lens_equation(zz, zs, eps) - w
-        return jnp.stack([_abs2(d) / rho**2 - 1.0, 1.0 - _abs2(_shear(zz, zs, eps))])
-
-    xy = jnp.stack([jnp.real(z), jnp.imag(z)])
-    J = jax.jacfwd(F)(xy)
-    det = J[0, 0] * J[1, 1] - J[0, 1] * J[1, 0]
-    f = F(xy)
-    step = jnp.stack([J[1, 1] * f[0] - J[0, 1] * f[1], -J[1, 0] * f[0] + J[0, 0] * f[1]])
-    step = jnp.where(det != 0, step / jnp.where(det != 0, det, 1.0), 0.0)
+    """One Newton step from a converged (stop-gradient) tip: its value polishes the tip,
+    its derivative is the implicit one."""
+    step = _tip_newton_step(jnp.stack([jnp.real(z), jnp.imag(z)]), w, rho, zs, eps)
     return z - (step[0] + 1j * step[1])
 
 

@@ -32,27 +32,34 @@ def _track(z, target, zs, eps, n_steps=3):
     return z
 
 
+def _tip_equations(xy, w, rho, zs, eps):
+    """``|zeta(z) - w|**2/rho**2 - 1`` and ``det J(z)`` at ``z = x + iy``: both vanish at a tip."""
+    zz = xy[0] + 1j * xy[1]
+    d = lens_equation(zz, zs, eps) - w
+    return jnp.stack([jnp.real(d * jnp.conj(d)) / rho**2 - 1.0, 1.0 - jnp.abs(_shear(zz, zs, eps)) ** 2])
+
+
+def _tip_newton_step(xy, w, rho, zs, eps):
+    """The full Newton step for ``_tip_equations`` at ``xy`` (zero where the Jacobian is singular)."""
+    J = jax.jacfwd(_tip_equations)(xy, w, rho, zs, eps)
+    det = J[0, 0] * J[1, 1] - J[0, 1] * J[1, 0]
+    f = _tip_equations(xy, w, rho, zs, eps)
+    step = jnp.stack([J[1, 1] * f[0] - J[0, 1] * f[1], -J[1, 0] * f[0] + J[0, 0] * f[1]])
+    return jnp.where(det != 0, step / jnp.where(det != 0, det, 1.0), 0.0)
+
+
 def _tips(z, cap, w, rho, zs, eps, n_steps=10):
     """Where the image boundary crosses the critical curve, by 2-D Newton from ``z``:
     solve ``|zeta(z) - w|**2/rho**2 - 1 = 0`` and ``det J(z) = 0``. There two images
     merge; the boundary's extreme along the critical curve lies at that point."""
 
-    def F(xy):
-        zz = xy[0] + 1j * xy[1]
-        d = lens_equation(zz, zs, eps) - w
-        return jnp.stack([jnp.real(d * jnp.conj(d)) / rho**2 - 1.0, 1.0 - jnp.abs(_shear(zz, zs, eps)) ** 2])
-
     def solve(z0, cap):
         xy = jnp.stack([jnp.real(z0), jnp.imag(z0)])
         for _ in range(n_steps):
-            J = jax.jacfwd(F)(xy)
-            det = J[0, 0] * J[1, 1] - J[0, 1] * J[1, 0]
-            f = F(xy)
-            step = jnp.stack([J[1, 1] * f[0] - J[0, 1] * f[1], -J[1, 0] * f[0] + J[0, 0] * f[1]])
-            step = jnp.where(det != 0, step / jnp.where(det != 0, det, 1.0), 0.0)
+            step = _tip_newton_step(xy, w, rho, zs, eps)
             norm = jnp.sqrt(jnp.sum(step**2))
             xy = xy - step * jnp.minimum(1.0, cap / jnp.maximum(norm, 1e-300))  # damped: stay local
-        return xy[0] + 1j * xy[1], jnp.max(jnp.abs(F(xy)))
+        return xy[0] + 1j * xy[1], jnp.max(jnp.abs(_tip_equations(xy, w, rho, zs, eps)))
 
     return jax.vmap(solve)(z, cap)
 

@@ -23,8 +23,7 @@ import jax.numpy as jnp
 from ._dtype import require_float64
 from .caustics import critical_curves_and_caustics
 from .lenses import PointLens, _Lens
-from .limb_darkening import as_profile
-from .limb_darkening import UniformSource
+from .limb_darkening import UniformSource, as_profile
 from .magnification import CONTOUR_PASSES, CONTOUR_TOL, _contour_call, _icrs_call, _icrs_settings, _on_subset
 from .multipole import multipole_terms
 from .multipole_validity import caustic_distance, multipole_is_valid
